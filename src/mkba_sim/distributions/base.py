@@ -1,0 +1,153 @@
+"""The base class every distribution family derives from."""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from typing import Any, ClassVar
+
+import numpy as np
+from scipy import stats
+
+from mkba_sim.kernels import sampling as ks
+
+__all__ = ["Distribution", "Encoded", "SpecError", "number", "quantile_table"]
+
+
+class SpecError(ValueError):
+    """A distribution spec is invalid; ``key`` names the offending key."""
+
+    def __init__(self, key: str, problem: str) -> None:
+        self.key = key
+        self.problem = problem
+        super().__init__(f"{key}: {problem}" if key else problem)
+
+
+@dataclass(frozen=True)
+class Encoded:
+    """A distribution as the numba kernel sees it: a code, four floats and a table."""
+
+    code: int
+    fpar: tuple[float, float, float, float] = (0.0, 0.0, 0.0, 0.0)
+    table: np.ndarray | None = field(default=None, compare=False)
+
+
+def number(spec: Mapping[str, Any], key: str) -> float:
+    """Return ``spec[key]`` as a finite float, or raise a :class:`SpecError` naming ``key``."""
+    if key not in spec:
+        raise SpecError(key, "is required")
+    value = spec[key]
+    if isinstance(value, bool) or not isinstance(value, int | float):
+        raise SpecError(key, f"must be a number, got {value!r}")
+    value = float(value)
+    if not math.isfinite(value):
+        raise SpecError(key, f"must be finite, got {value!r}")
+    return value
+
+
+def quantile_table(dist: Any) -> np.ndarray:
+    """Quantiles of a frozen scipy distribution on the kernel's logit grid.
+
+    See :mod:`mkba_sim.kernels.sampling` for the grid (``QT_SIZE`` points of
+    ``t = logit(u)`` in ``[-QT_LIMIT, QT_LIMIT]``).
+    """
+    t = np.linspace(-ks.QT_LIMIT, ks.QT_LIMIT, ks.QT_SIZE)
+    u = 1.0 / (1.0 + np.exp(-t))
+    # compute the upper half through isf for accuracy near 1
+    q = np.where(t <= 0.0, dist.ppf(u), dist.isf(1.0 / (1.0 + np.exp(t))))
+    q = np.maximum.accumulate(np.asarray(q, dtype=np.float64))
+    if not np.all(np.isfinite(q)):
+        raise SpecError("", "the distribution's quantiles are not finite on the sampling grid")
+    return q
+
+
+class Distribution:
+    """One distribution family with its declared parametrisations.
+
+    Subclasses set ``family`` (the ``dist`` name in model files) and
+    ``parametrisations`` (the accepted key sets), implement :meth:`from_spec`,
+    :meth:`scipy` and :meth:`encode`.
+    """
+
+    family: ClassVar[str]
+    parametrisations: ClassVar[tuple[tuple[str, ...], ...]]
+    optional_keys: ClassVar[tuple[str, ...]] = ()
+
+    @classmethod
+    def allowed_keys(cls) -> set[str]:
+        """Every key a spec of this family may contain."""
+        keys = {k for p in cls.parametrisations for k in p}
+        return keys | set(cls.optional_keys)
+
+    @classmethod
+    def choose_parametrisation(cls, spec: Mapping[str, Any]) -> tuple[str, ...]:
+        """Return the one parametrisation whose keys ``spec`` gives, or raise."""
+        unknown = set(spec) - cls.allowed_keys()
+        if unknown:
+            key = sorted(unknown)[0]
+            raise SpecError(key, f"unknown key for dist = {cls.family!r}; {cls.describe()}")
+        matches = [p for p in cls.parametrisations if set(p) <= set(spec)]
+        if len(matches) != 1:
+            raise SpecError("", f"give exactly one parametrisation: {cls.describe()}")
+        used = set(matches[0]) | set(cls.optional_keys)
+        extra = set(spec) - used
+        if extra:
+            raise SpecError(sorted(extra)[0], f"mixes parametrisations; {cls.describe()}")
+        return matches[0]
+
+    @classmethod
+    def describe(cls) -> str:
+        """Human-readable list of parametrisations, for error messages."""
+        return "accepted: " + " | ".join(", ".join(p) for p in cls.parametrisations)
+
+    @classmethod
+    def from_spec(cls, spec: Mapping[str, Any]) -> Distribution:
+        """Build from a model-file table without ``dist`` and the common keys."""
+        raise NotImplementedError
+
+    def scipy(self) -> Any:
+        """The equivalent frozen ``scipy.stats`` distribution."""
+        raise NotImplementedError
+
+    def encode(self) -> Encoded:
+        """The kernel encoding."""
+        raise NotImplementedError
+
+    def ppf(self, u: np.ndarray) -> np.ndarray:
+        """Exact quantile function (scipy)."""
+        return np.asarray(self.scipy().ppf(u), dtype=np.float64)
+
+    def mean(self) -> float:
+        """Mean of the distribution."""
+        return float(self.scipy().mean())
+
+    def interval(self, mass: float = 0.9) -> tuple[float, float]:
+        """Central interval holding ``mass``."""
+        lo, hi = self.scipy().interval(mass)
+        return float(lo), float(hi)
+
+    @property
+    def is_random(self) -> bool:
+        """False for a fixed value; such parameters take no random stream."""
+        return True
+
+
+def check_interval(spec: Mapping[str, Any]) -> tuple[float, float, float]:
+    """Read ``interval = [lo, hi]`` and ``mass`` (default 0.95) from a spec."""
+    raw = spec["interval"]
+    if not isinstance(raw, list | tuple) or len(raw) != 2:
+        raise SpecError("interval", f"must be a list [low, high], got {raw!r}")
+    lo = number({"interval[0]": raw[0]}, "interval[0]")
+    hi = number({"interval[1]": raw[1]}, "interval[1]")
+    if not lo < hi:
+        raise SpecError("interval", f"bounds are inverted or equal: [{lo}, {hi}]")
+    mass = number(spec, "mass") if "mass" in spec else 0.95
+    if not 0.0 < mass < 1.0:
+        raise SpecError("mass", f"must lie strictly between 0 and 1, got {mass}")
+    return lo, hi, mass
+
+
+def z_of_mass(mass: float) -> float:
+    """Standard normal quantile bounding a central interval of ``mass``."""
+    return float(stats.norm.ppf(0.5 + mass / 2.0))

@@ -1,0 +1,100 @@
+"""Effect-size conversions used to turn literature effects into model inputs.
+
+References
+----------
+Rosenthal, R. & Rubin, D. B. (1982). A simple, general purpose display of magnitude of
+experimental effect. *J. Educational Psychology* 74(2), 166-169. doi:10.1037/0022-0663.74.2.166
+Hedges, L. V. (1981). Distribution theory for Glass's estimator of effect size. *J.
+Educational Statistics* 6(2), 107-128. doi:10.3102/10769986006002107
+Chinn, S. (2000). A simple method for converting an odds ratio to effect size for use in
+meta-analysis. *Statistics in Medicine* 19, 3127-3131.
+doi:10.1002/1097-0258(20001130)19:22<3127::AID-SIM784>3.0.CO;2-M
+Borenstein, M. et al. (2009). *Introduction to Meta-Analysis*, ch. 7. Wiley.
+"""
+
+from __future__ import annotations
+
+import math
+
+import numpy as np
+from numpy.typing import ArrayLike, NDArray
+from scipy import stats
+
+__all__ = [
+    "d_from_log_or",
+    "d_from_r",
+    "d_to_besd",
+    "d_to_log_or",
+    "d_to_r",
+    "d_to_success_rate_difference",
+    "g_to_d",
+    "hedges_j",
+    "se_from_ci",
+]
+
+_PI_SQRT3 = math.pi / math.sqrt(3.0)
+
+
+def d_to_r(d: ArrayLike) -> NDArray[np.float64]:
+    """Point-biserial r from Cohen's d, equal groups: r = d / sqrt(d² + 4) (Borenstein 7.5)."""
+    d = np.asarray(d, dtype=np.float64)
+    return d / np.sqrt(d * d + 4.0)
+
+
+def d_to_besd(d: ArrayLike) -> NDArray[np.float64]:
+    """Success-rate difference of the Binomial Effect Size Display: equals r (Rosenthal & Rubin).
+
+    The BESD reads r as the difference between success rates 0.5 + r/2 and 0.5 - r/2,
+    which is exact only at a 50% base rate; see :func:`d_to_success_rate_difference`.
+    """
+    return d_to_r(d)
+
+
+def d_from_r(r: ArrayLike) -> NDArray[np.float64]:
+    """Inverse of :func:`d_to_r`: d = 2r / sqrt(1 - r²)."""
+    r = np.asarray(r, dtype=np.float64)
+    return 2.0 * r / np.sqrt(1.0 - r * r)
+
+
+def hedges_j(n_total: float) -> float:
+    """Small-sample correction J = 1 - 3 / (4 df - 1), df = n - 2 (Hedges 1981)."""
+    df = n_total - 2.0
+    if df <= 0.25:
+        raise ValueError(f"n_total must exceed 2.06, got {n_total}")
+    return 1.0 - 3.0 / (4.0 * df - 1.0)
+
+
+def g_to_d(g: ArrayLike, n_total: float | None = None) -> NDArray[np.float64]:
+    """Hedges' g to Cohen's d: d = g / J(n); without n, J → 1 and d = g."""
+    g = np.asarray(g, dtype=np.float64)
+    return g if n_total is None else g / hedges_j(n_total)
+
+
+def d_to_log_or(d: ArrayLike) -> NDArray[np.float64]:
+    """log odds ratio from d under the logistic approximation: log OR = d π / √3 (Chinn 2000)."""
+    return np.asarray(d, dtype=np.float64) * _PI_SQRT3
+
+
+def d_from_log_or(log_or: ArrayLike) -> NDArray[np.float64]:
+    """Inverse of :func:`d_to_log_or`: d = log OR √3 / π."""
+    return np.asarray(log_or, dtype=np.float64) / _PI_SQRT3
+
+
+def d_to_success_rate_difference(d: ArrayLike, base_rate: float) -> NDArray[np.float64]:
+    """Difference in success rates implied by d at a given base rate p₀.
+
+    Treats success as a latent normal above a threshold: the treated rate is
+    Φ(Φ⁻¹(p₀) + d), so the difference is Φ(Φ⁻¹(p₀) + d) − p₀. At p₀ = 0.5 and small
+    d this is close to the BESD value d / sqrt(d² + 4); far from 50% it is smaller.
+    """
+    if not 0.0 < base_rate < 1.0:
+        raise ValueError(f"base_rate must lie in (0, 1), got {base_rate}")
+    d = np.asarray(d, dtype=np.float64)
+    return np.asarray(stats.norm.cdf(stats.norm.ppf(base_rate) + d) - base_rate)
+
+
+def se_from_ci(lo: float, hi: float, mass: float = 0.95) -> float:
+    """Standard error of a normal estimate from its central CI: (hi - lo) / (2 z)."""
+    if not lo < hi:
+        raise ValueError(f"CI bounds are inverted or equal: [{lo}, {hi}]")
+    return (hi - lo) / (2.0 * float(stats.norm.ppf(0.5 + mass / 2.0)))

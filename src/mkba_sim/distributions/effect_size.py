@@ -1,0 +1,125 @@
+"""Literature effect sizes with confidence intervals, as distributions of a model input.
+
+The effect is normal on the standardised-mean-difference (d) scale with the standard
+error implied by its CI, the usual large-sample approximation in meta-analysis
+(Borenstein et al. 2009, ch. 4), then converted monotonically (BESD, success-rate
+difference at a base rate, log odds ratio, or none).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass
+from typing import Any, ClassVar
+
+import numpy as np
+from scipy import stats
+
+from mkba_sim.distributions import conversions as cv
+from mkba_sim.distributions.base import Distribution, Encoded, SpecError, number
+from mkba_sim.kernels import sampling as ks
+
+__all__ = ["EffectSize"]
+
+_CONVERT = {
+    "none": ks.CONVERT_NONE,
+    "besd": ks.CONVERT_BESD,
+    "success_rate": ks.CONVERT_SUCCESS_RATE,
+    "log_or": ks.CONVERT_LOG_OR,
+}
+_MEASURES = ("d", "g", "r", "log_or")
+_SPREADS = ("ci95", "ci90", "se")
+
+
+def _to_d(measure: str, x: np.ndarray, n: float | None) -> np.ndarray:
+    if measure == "g":
+        return cv.g_to_d(x, n)
+    if measure == "r":
+        if np.any(np.abs(x) >= 1.0):
+            raise SpecError("r", "a correlation and its CI must lie in (-1, 1)")
+        return cv.d_from_r(x)
+    if measure == "log_or":
+        return cv.d_from_log_or(x)
+    return np.asarray(x, dtype=np.float64)
+
+
+@dataclass(frozen=True)
+class EffectSize(Distribution):
+    """Normal on the d scale (``mu``, ``se``), reported through ``convert``."""
+
+    mu: float
+    se: float
+    convert: str = "none"
+    base_rate: float = 0.5
+    family = "effect_size"
+    parametrisations: ClassVar[tuple[tuple[str, ...], ...]] = tuple(
+        (m, s) for m in _MEASURES for s in _SPREADS
+    )
+    optional_keys = ("convert", "base_rate", "n")
+
+    @classmethod
+    def from_spec(cls, spec: Mapping[str, Any]) -> EffectSize:
+        measure, spread = cls.choose_parametrisation(spec)
+        n = number(spec, "n") if "n" in spec else None
+        if n is not None and measure != "g":
+            raise SpecError("n", "is only used to convert Hedges' g to d (Hedges' J)")
+        if n is not None and n <= 2.06:
+            raise SpecError("n", f"total sample size must exceed 2, got {n}")
+        est = number(spec, measure)
+        if spread == "se":
+            se = number(spec, "se")
+            if se <= 0:
+                raise SpecError("se", f"must be > 0, got {se}")
+            lo, hi = est - 1.959963984540054 * se, est + 1.959963984540054 * se
+            mass = 0.95
+        else:
+            raw = spec[spread]
+            if not isinstance(raw, list) or len(raw) != 2:
+                raise SpecError(spread, f"must be a list [low, high], got {raw!r}")
+            lo = number({spread: raw[0]}, spread)
+            hi = number({spread: raw[1]}, spread)
+            if not lo < hi:
+                raise SpecError(spread, f"bounds are inverted or equal: [{lo}, {hi}]")
+            if not lo <= est <= hi:
+                raise SpecError(measure, f"estimate {est} lies outside its CI [{lo}, {hi}]")
+            mass = 0.95 if spread == "ci95" else 0.90
+        d_lo, d_est, d_hi = _to_d(measure, np.array([lo, est, hi]), n)
+        se_d = cv.se_from_ci(float(d_lo), float(d_hi), mass)
+        how = spec.get("convert", "none")
+        if how not in _CONVERT:
+            raise SpecError("convert", f"unknown conversion {how!r}; choose from {sorted(_CONVERT)}")
+        base = 0.5
+        if how == "success_rate":
+            base = number(spec, "base_rate")
+            if not 0.0 < base < 1.0:
+                raise SpecError("base_rate", f"is a probability in (0, 1), got {base}")
+        elif "base_rate" in spec:
+            raise SpecError("base_rate", 'is only used with convert = "success_rate"')
+        return cls(float(d_est), se_d, how, base)
+
+    def _convert(self, d: np.ndarray) -> np.ndarray:
+        if self.convert == "besd":
+            return cv.d_to_besd(d)
+        if self.convert == "success_rate":
+            return cv.d_to_success_rate_difference(d, self.base_rate)
+        if self.convert == "log_or":
+            return cv.d_to_log_or(d)
+        return np.asarray(d, dtype=np.float64)
+
+    def scipy(self) -> Any:
+        """The normal on the d scale (before conversion)."""
+        return stats.norm(self.mu, self.se)
+
+    def ppf(self, u: np.ndarray) -> np.ndarray:
+        return self._convert(self.scipy().ppf(u))
+
+    def mean(self) -> float:
+        x, w = np.polynomial.hermite_e.hermegauss(64)
+        return float(np.dot(w, self._convert(self.mu + self.se * x)) / np.sqrt(2.0 * np.pi))
+
+    def interval(self, mass: float = 0.9) -> tuple[float, float]:
+        lo, hi = self.ppf(np.array([0.5 - mass / 2.0, 0.5 + mass / 2.0]))
+        return float(lo), float(hi)
+
+    def encode(self) -> Encoded:
+        return Encoded(ks.EFFECT, (self.mu, self.se, float(_CONVERT[self.convert]), self.base_rate))

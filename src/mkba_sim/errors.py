@@ -1,0 +1,52 @@
+"""One exception family for everything a user can get wrong.
+
+Messages name the file, the key and the fix; the CLI prints them without a traceback
+and exits non-zero.
+"""
+
+from __future__ import annotations
+
+__all__ = [
+    "BayesError",
+    "DiagnosticsError",
+    "MkbaError",
+    "ModelFileError",
+    "SimulationError",
+]
+
+
+class MkbaError(Exception):
+    """Base class of every error mkba_sim reports to a user."""
+
+
+class ModelFileError(MkbaError):
+    """A model file is malformed: unknown key, bad value, bad expression, cycle...
+
+    Parameters
+    ----------
+    path
+        The model file (or ``"<string>"``).
+    key
+        Dotted key inside the file, e.g. ``"parameters.salary.sd"``.
+    problem
+        What is wrong and, where possible, how to fix it.
+    """
+
+    def __init__(self, path: str, key: str, problem: str) -> None:
+        self.path = path
+        self.key = key
+        self.problem = problem
+        where = f"{path}: {key}" if key else path
+        super().__init__(f"{where}: {problem}")
+
+
+class SimulationError(MkbaError):
+    """A simulation request cannot be carried out (bad draws, sampler, threads...)."""
+
+
+class BayesError(MkbaError):
+    """The Bayesian sub-model cannot be fitted or its cache cannot be used."""
+
+
+class DiagnosticsError(BayesError):
+    """A posterior failed the convergence gate (R-hat, ESS, divergences) in strict mode."""

@@ -1,0 +1,76 @@
+"""Evaluate a scenario for given parameter values (scalars or arrays of draws)."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass
+from typing import Any
+
+import numpy as np
+
+from mkba_sim.model.expressions import evaluate
+from mkba_sim.model.types import Scenario
+
+__all__ = ["Totals", "evaluate_scenario", "published_inputs"]
+
+
+@dataclass(frozen=True)
+class Totals:
+    """Values of one scenario: every name, each item's yearly value and present value."""
+
+    names: dict[str, Any]
+    item_values: dict[str, Any]
+    item_pv: dict[str, Any]
+    benefits: Any
+    costs: Any
+    net: Any
+    bcr: Any
+
+    def quantity(self, name: str) -> Any:
+        """``net``, ``benefits``, ``costs``, ``bcr``, an item's PV or any name's value."""
+        if name in ("net", "benefits", "costs", "bcr"):
+            return getattr(self, name)
+        if name in self.item_pv:
+            return self.item_pv[name]
+        return self.names[name]
+
+
+def evaluate_scenario(scenario: Scenario, params: Mapping[str, Any]) -> Totals:
+    """Evaluate derived quantities, items and totals for ``params`` (name -> value)."""
+    env: dict[str, Any] = dict(scenario.populations)
+    env.update(params)
+    for d in scenario.derived:
+        env[d.name] = evaluate(d.expr, env)
+    rate = scenario.settings.discount_rate
+    values: dict[str, Any] = {}
+    pv: dict[str, Any] = {}
+    benefits: Any = 0.0
+    costs: Any = 0.0
+    for it in scenario.items:
+        v = evaluate(it.expr, env)
+        values[it.name] = v
+        pv[it.name] = np.multiply(v, it.pv_weight(rate))
+        if it.side == "benefit":
+            benefits = benefits + pv[it.name]
+        else:
+            costs = costs + pv[it.name]
+    with np.errstate(divide="ignore", invalid="ignore"):
+        bcr = np.divide(benefits, costs)
+    return Totals(env, values, pv, benefits, costs, np.subtract(benefits, costs), bcr)
+
+
+def published_inputs(scenario: Scenario, column: str = "central") -> dict[str, float]:
+    """Every parameter at the study's published value for ``column``.
+
+    Raises
+    ------
+    KeyError
+        Naming the first parameter without a published value.
+    """
+    out = {}
+    for name, p in scenario.parameters.items():
+        v = p.published_value(column)
+        if v is None:
+            raise KeyError(name)
+        out[name] = v
+    return out

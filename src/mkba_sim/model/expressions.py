@@ -1,0 +1,233 @@
+"""The expression language of model files: arithmetic over names, nothing more.
+
+Text is parsed with :func:`ast.parse` and converted node by node into the small tree
+below; any node type outside the whitelist is refused with a message saying what was
+found. The tree is evaluated by :func:`evaluate` (NumPy) or turned into kernel source
+by the engine; Python never evaluates model text.
+"""
+
+from __future__ import annotations
+
+import ast
+import math
+from collections.abc import Callable, Iterator, Mapping
+from dataclasses import dataclass
+from typing import Any
+
+import numpy as np
+
+__all__ = [
+    "FUNCTIONS",
+    "MAX_LENGTH",
+    "BinOp",
+    "Call",
+    "ExpressionError",
+    "Neg",
+    "Node",
+    "Num",
+    "Ref",
+    "evaluate",
+    "names",
+    "parse_expression",
+    "walk",
+]
+
+MAX_LENGTH = 2_000
+MAX_DEPTH = 60
+
+
+class ExpressionError(ValueError):
+    """An expression is not valid arithmetic over names."""
+
+
+@dataclass(frozen=True)
+class Num:
+    """A numeric literal."""
+
+    value: float
+
+
+@dataclass(frozen=True)
+class Ref:
+    """A reference to a population, parameter or derived quantity."""
+
+    name: str
+
+
+@dataclass(frozen=True)
+class BinOp:
+    """``left op right`` with op one of ``+ - * / **``."""
+
+    op: str
+    left: Node
+    right: Node
+
+
+@dataclass(frozen=True)
+class Neg:
+    """Unary minus."""
+
+    operand: Node
+
+
+@dataclass(frozen=True)
+class Call:
+    """A whitelisted function applied to arguments."""
+
+    func: str
+    args: tuple[Node, ...]
+
+
+Node = Num | Ref | BinOp | Neg | Call
+
+# name -> (min args, max args or None for variadic)
+FUNCTIONS: dict[str, tuple[int, int | None]] = {
+    "abs": (1, 1),
+    "exp": (1, 1),
+    "log": (1, 1),
+    "sqrt": (1, 1),
+    "min": (2, None),
+    "max": (2, None),
+}
+
+_BINOPS: dict[type[ast.operator], str] = {
+    ast.Add: "+",
+    ast.Sub: "-",
+    ast.Mult: "*",
+    ast.Div: "/",
+    ast.Pow: "**",
+}
+
+
+def parse_expression(text: str | int | float) -> Node:
+    """Parse ``text`` into a whitelisted expression tree.
+
+    Raises
+    ------
+    ExpressionError
+        With a message naming the construct that is not allowed.
+    """
+    if isinstance(text, bool):
+        raise ExpressionError(f"expected an expression or a number, got {text!r}")
+    if isinstance(text, int | float):
+        if not math.isfinite(text):
+            raise ExpressionError(f"numbers must be finite, got {text!r}")
+        return Num(float(text))
+    if not isinstance(text, str):
+        raise ExpressionError(f"expected an expression or a number, got {text!r}")
+    if not text.strip():
+        raise ExpressionError("expression is empty")
+    if len(text) > MAX_LENGTH:
+        raise ExpressionError(f"expression is longer than {MAX_LENGTH} characters")
+    try:
+        tree = ast.parse(text.strip(), mode="eval")
+    except (SyntaxError, ValueError, RecursionError, MemoryError) as exc:
+        detail = exc.msg if isinstance(exc, SyntaxError) else type(exc).__name__
+        raise ExpressionError(f"not a valid expression ({detail}): {text!r}") from None
+    return _convert(tree.body, 0)
+
+
+def _convert(node: ast.AST, depth: int) -> Node:
+    if depth > MAX_DEPTH:
+        raise ExpressionError(f"expression is nested more than {MAX_DEPTH} levels deep")
+    if isinstance(node, ast.Constant):
+        v = node.value
+        if isinstance(v, bool) or not isinstance(v, int | float):
+            raise ExpressionError(f"only numbers are allowed as constants, found {v!r}")
+        if not math.isfinite(float(v)):
+            raise ExpressionError(f"numbers must be finite, found {v!r}")
+        return Num(float(v))
+    if isinstance(node, ast.Name):
+        return Ref(node.id)
+    if isinstance(node, ast.BinOp):
+        op = _BINOPS.get(type(node.op))
+        if op is None:
+            raise ExpressionError(f"operator {type(node.op).__name__} is not allowed; "
+                                  "use + - * / **")
+        return BinOp(op, _convert(node.left, depth + 1), _convert(node.right, depth + 1))
+    if isinstance(node, ast.UnaryOp):
+        if isinstance(node.op, ast.USub):
+            return Neg(_convert(node.operand, depth + 1))
+        if isinstance(node.op, ast.UAdd):
+            return _convert(node.operand, depth + 1)
+        raise ExpressionError(f"operator {type(node.op).__name__} is not allowed")
+    if isinstance(node, ast.Call):
+        if not isinstance(node.func, ast.Name) or node.func.id not in FUNCTIONS:
+            shown = node.func.id if isinstance(node.func, ast.Name) else "this call"
+            raise ExpressionError(f"function {shown!r} is not allowed; "
+                                  f"allowed: {', '.join(sorted(FUNCTIONS))}")
+        if node.keywords:
+            raise ExpressionError("keyword arguments are not allowed")
+        lo, hi = FUNCTIONS[node.func.id]
+        n = len(node.args)
+        if n < lo or (hi is not None and n > hi):
+            want = str(lo) if hi == lo else f"at least {lo}"
+            raise ExpressionError(f"{node.func.id}() takes {want} argument(s), got {n}")
+        if any(isinstance(a, ast.Starred) for a in node.args):
+            raise ExpressionError("starred arguments are not allowed")
+        return Call(node.func.id, tuple(_convert(a, depth + 1) for a in node.args))
+    raise ExpressionError(f"{type(node).__name__} is not allowed in an expression; only "
+                          "numbers, names, + - * / **, parentheses and "
+                          f"{', '.join(sorted(FUNCTIONS))}")
+
+
+def walk(node: Node) -> Iterator[Node]:
+    """Yield ``node`` and all its descendants."""
+    yield node
+    if isinstance(node, BinOp):
+        yield from walk(node.left)
+        yield from walk(node.right)
+    elif isinstance(node, Neg):
+        yield from walk(node.operand)
+    elif isinstance(node, Call):
+        for a in node.args:
+            yield from walk(a)
+
+
+def names(node: Node) -> set[str]:
+    """Names the expression refers to."""
+    return {n.name for n in walk(node) if isinstance(n, Ref)}
+
+
+_NP_FUNCS: dict[str, Callable[..., Any]] = {
+    "abs": np.abs,
+    "exp": np.exp,
+    "log": np.log,
+    "sqrt": np.sqrt,
+}
+
+
+def evaluate(node: Node, env: Mapping[str, Any]) -> Any:
+    """Evaluate with NumPy semantics (scalars or arrays broadcast; x/0 gives ±inf or nan)."""
+    if isinstance(node, Num):
+        return node.value
+    if isinstance(node, Ref):
+        return env[node.name]
+    if isinstance(node, Neg):
+        return -evaluate(node.operand, env)
+    if isinstance(node, BinOp):
+        a, b = evaluate(node.left, env), evaluate(node.right, env)
+        with np.errstate(divide="ignore", invalid="ignore", over="ignore"):
+            if node.op == "+":
+                return np.add(a, b)
+            if node.op == "-":
+                return np.subtract(a, b)
+            if node.op == "*":
+                return np.multiply(a, b)
+            if node.op == "/":
+                return np.divide(a, b)
+            return np.power(np.asarray(a, dtype=np.float64), b)
+    args = [evaluate(a, env) for a in node.args]
+    with np.errstate(divide="ignore", invalid="ignore", over="ignore"):
+        if node.func == "min":
+            return _fold(np.minimum, args)
+        if node.func == "max":
+            return _fold(np.maximum, args)
+        return _NP_FUNCS[node.func](args[0])
+
+
+def _fold(f: Callable[[Any, Any], Any], args: list[Any]) -> Any:
+    acc = args[0]
+    for a in args[1:]:
+        acc = f(acc, a)
+    return acc

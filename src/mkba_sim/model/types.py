@@ -1,0 +1,181 @@
+"""The validated model: plain frozen dataclasses, the engine's input."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+import numpy as np
+
+from mkba_sim.distributions import Distribution
+from mkba_sim.model.expressions import Node
+
+__all__ = [
+    "Correlation",
+    "Derived",
+    "Item",
+    "Model",
+    "Parameter",
+    "PmItem",
+    "PublishedFigure",
+    "Scenario",
+    "Settings",
+]
+
+
+@dataclass(frozen=True)
+class Settings:
+    """Model-wide settings (``[model]``)."""
+
+    title: str
+    price_year: int
+    horizon_years: int
+    currency: str = "EUR"
+    discount_rate: float = 0.0225
+    source: str = ""
+    notes: str = ""
+
+
+@dataclass(frozen=True)
+class Parameter:
+    """An uncertain input with its published value(s), unit and source."""
+
+    name: str
+    dist: Distribution
+    published: float | None
+    published_low: float | None
+    published_high: float | None
+    unit: str | None
+    source: str
+    note: str = ""
+
+    def published_value(self, column: str = "central") -> float | None:
+        """The study's value in ``column`` (central, low or high)."""
+        if column == "low" and self.published_low is not None:
+            return self.published_low
+        if column == "high" and self.published_high is not None:
+            return self.published_high
+        return self.published
+
+
+@dataclass(frozen=True)
+class Derived:
+    """A quantity computed from others."""
+
+    name: str
+    expr: Node
+    unit: str | None = None
+    note: str = ""
+
+
+@dataclass(frozen=True)
+class Item:
+    """A ledger line: an amount per listed year, on the cost or benefit side."""
+
+    name: str
+    side: str
+    stakeholder: str
+    expr: Node
+    years: tuple[int, ...]
+    decay: float = 0.0
+    unit: str | None = None
+    source: str = ""
+    note: str = ""
+
+    @property
+    def sign(self) -> float:
+        """+1 for benefits, -1 for costs, as they enter the net balance."""
+        return 1.0 if self.side == "benefit" else -1.0
+
+    def year_factors(self, discount_rate: float) -> dict[int, tuple[float, float]]:
+        """Per listed year: (decay factor, decay × discount factor).
+
+        Year *t* is discounted by (1 + r)^-(t - 1); decay is applied from the item's first
+        year: (1 - decay)^(t - first year), as in WSIPP's benefit-cost model (WSIPP 2019,
+        *Benefit-Cost Technical Documentation*, ch. 2).
+        """
+        first = min(self.years)
+        out = {}
+        for t in self.years:
+            keep = (1.0 - self.decay) ** (t - first)
+            out[t] = (keep, keep * (1.0 + discount_rate) ** -(t - 1))
+        return out
+
+    def pv_weight(self, discount_rate: float) -> float:
+        """Present value of one unit of this item's yearly value."""
+        return sum(f[1] for f in self.year_factors(discount_rate).values())
+
+
+@dataclass(frozen=True)
+class Correlation:
+    """A Gaussian-copula block: members and the Pearson correlation of normal scores."""
+
+    names: tuple[str, ...]
+    matrix: np.ndarray = field(compare=False)
+    cholesky: np.ndarray = field(compare=False)
+
+
+@dataclass(frozen=True)
+class PmItem:
+    """A non-monetised effect (PM-post) that reports carry along unvalued."""
+
+    name: str
+    side: str
+    note: str = ""
+    source: str = ""
+
+
+@dataclass(frozen=True)
+class PublishedFigure:
+    """One figure of the study's own tables, for replication."""
+
+    quantity: str
+    scenario: str
+    value: float
+    low: float | None
+    high: float | None
+    decimals: int
+    source: str
+    note: str = ""
+
+
+@dataclass(frozen=True)
+class Scenario:
+    """One fully resolved variant of the model (scenario ``base`` is the file as written)."""
+
+    name: str
+    description: str
+    settings: Settings
+    populations: dict[str, float]
+    parameters: dict[str, Parameter]
+    derived: tuple[Derived, ...]  # in dependency order
+    items: tuple[Item, ...]
+    correlations: tuple[Correlation, ...] = ()
+
+    def item(self, name: str) -> Item:
+        """The item called ``name``."""
+        for it in self.items:
+            if it.name == name:
+                return it
+        raise KeyError(name)
+
+
+@dataclass(frozen=True)
+class Model:
+    """A validated model file."""
+
+    path: str
+    sha256: str
+    settings: Settings
+    scenarios: dict[str, Scenario]
+    pm: tuple[PmItem, ...] = ()
+    published: tuple[PublishedFigure, ...] = ()
+
+    @property
+    def base(self) -> Scenario:
+        """Scenario ``base``: the model as written."""
+        return self.scenarios["base"]
+
+    @property
+    def title(self) -> str:
+        """The model's title."""
+        return self.settings.title

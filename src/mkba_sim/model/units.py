@@ -1,0 +1,169 @@
+"""A small unit algebra that catches mismatches a model file can reveal.
+
+Units are products of named dimensions with integer exponents, written like
+``"EUR/year"``, ``"EUR/(person*month)"``, ``"offences/year"`` or ``"1"``. Names are
+compared case-insensitively with a plural ``s`` removed (``days`` = ``day``). A unit
+left out is *unknown* and never causes an error; a literal number adapts to what it is
+added to. Checked: both sides of ``+``/``-`` and the arguments of ``min``/``max`` must
+agree; ``exp``/``log`` need a dimensionless argument; an item must come out as money
+(or money per year).
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Mapping
+from dataclasses import dataclass
+
+from mkba_sim.model.expressions import BinOp, Call, Neg, Node, Num, Ref
+
+__all__ = ["LITERAL", "Unit", "UnitError", "infer_unit", "parse_unit"]
+
+_DIMENSIONLESS = {"", "1", "-", "fraction", "share", "probability", "ratio"}
+_TOKEN = re.compile(r"^[A-Za-z_€][A-Za-z_€\-]*(\^-?\d+)?$")
+
+
+class UnitError(ValueError):
+    """A unit string is malformed or an expression mixes incompatible units."""
+
+
+@dataclass(frozen=True)
+class Unit:
+    """A product of dimensions with exponents; ``dims`` is sorted and has no zeros."""
+
+    dims: tuple[tuple[str, int], ...] = ()
+
+    def __mul__(self, other: Unit) -> Unit:
+        return _combine(self, other, 1)
+
+    def __truediv__(self, other: Unit) -> Unit:
+        return _combine(self, other, -1)
+
+    def power(self, k: int) -> Unit:
+        return Unit(tuple((d, e * k) for d, e in self.dims if e * k != 0))
+
+    def __str__(self) -> str:
+        if not self.dims:
+            return "1"
+        num = [f"{d}" + (f"^{e}" if e != 1 else "") for d, e in self.dims if e > 0]
+        den = [f"{d}" + (f"^{-e}" if e != -1 else "") for d, e in self.dims if e < 0]
+        text = "*".join(num) or "1"
+        if den:
+            text += "/" + ("*".join(den) if len(den) == 1 else "(" + "*".join(den) + ")")
+        return text
+
+
+class _Literal:
+    """Marker: a bare number, dimensionless in products, adaptable in sums."""
+
+
+LITERAL = _Literal()
+UnitLike = Unit | _Literal | None  # None = unknown
+
+
+def _combine(a: Unit, b: Unit, sign: int) -> Unit:
+    acc = dict(a.dims)
+    for d, e in b.dims:
+        acc[d] = acc.get(d, 0) + sign * e
+    return Unit(tuple(sorted((d, e) for d, e in acc.items() if e != 0)))
+
+
+def _normalise(name: str) -> str:
+    n = name.lower()
+    if n == "€":
+        return "eur"
+    if len(n) > 3 and n.endswith("s") and not n.endswith("ss"):
+        n = n[:-1]
+    return n
+
+
+def parse_unit(text: str) -> Unit:
+    """Parse ``"EUR/year"``-style text. Raises :class:`UnitError` when malformed."""
+    t = text.strip()
+    if t.lower() in _DIMENSIONLESS:
+        return Unit()
+    t = t.replace(" ", "")
+    if t.count("/") > 1 and "(" not in t:
+        parts = t.split("/")
+        num, den = parts[0], "*".join(parts[1:])
+    elif "/" in t:
+        num, den = t.split("/", 1)
+        if den.startswith("(") and den.endswith(")"):
+            den = den[1:-1]
+    else:
+        num, den = t, ""
+    unit = Unit()
+    for side, sign in ((num, 1), (den, -1)):
+        if not side or side == "1":
+            continue
+        for tok in side.split("*"):
+            if not _TOKEN.match(tok):
+                raise UnitError(f"cannot read unit {text!r} (at {tok!r}); write e.g. 'EUR/year'")
+            name, _, exp = tok.partition("^")
+            unit = _combine(unit, Unit(((_normalise(name), sign * int(exp or 1)),)), 1)
+    return unit
+
+
+def _same(a: UnitLike, b: UnitLike, what: str) -> UnitLike:
+    if a is None or b is None:
+        return None
+    if isinstance(a, _Literal):
+        return b
+    if isinstance(b, _Literal):
+        return a
+    if a != b:
+        raise UnitError(f"{what} mixes units {a} and {b}")
+    return a
+
+
+def _as_unit(u: UnitLike) -> Unit | None:
+    if isinstance(u, _Literal):
+        return Unit()
+    return u
+
+
+def infer_unit(node: Node, units: Mapping[str, Unit | None]) -> UnitLike:
+    """Unit of an expression given the units of the names (``None`` = unknown)."""
+    if isinstance(node, Num):
+        return LITERAL
+    if isinstance(node, Ref):
+        return units.get(node.name)
+    if isinstance(node, Neg):
+        return infer_unit(node.operand, units)
+    if isinstance(node, BinOp):
+        a, b = infer_unit(node.left, units), infer_unit(node.right, units)
+        if node.op in "+-":
+            return _same(a, b, f"'{node.op}'")
+        if node.op == "**":
+            if isinstance(node.right, Num) and float(node.right.value).is_integer():
+                ua = _as_unit(a)
+                return None if ua is None else ua.power(int(node.right.value))
+            ua = _as_unit(a)
+            return LITERAL if isinstance(a, _Literal) else (Unit() if ua == Unit() else None)
+        ua, ub = _as_unit(a), _as_unit(b)
+        if ua is None or ub is None:
+            return None
+        if isinstance(a, _Literal) and isinstance(b, _Literal):
+            return LITERAL
+        return ua * ub if node.op == "*" else ua / ub
+    assert isinstance(node, Call)
+    args = [infer_unit(a, units) for a in node.args]
+    if node.func in ("min", "max"):
+        acc = args[0]
+        for a in args[1:]:
+            acc = _same(acc, a, f"{node.func}()")
+        return acc
+    if node.func == "abs":
+        return args[0]
+    if node.func in ("exp", "log"):
+        u = args[0]
+        if isinstance(u, Unit) and u != Unit():
+            raise UnitError(f"{node.func}() needs a dimensionless argument, got {u}")
+        return Unit() if u is not None else None
+    # sqrt
+    u = _as_unit(args[0])
+    if u is None:
+        return None
+    if any(e % 2 for _, e in u.dims):
+        return None
+    return Unit(tuple((d, e // 2) for d, e in u.dims))
