@@ -46,20 +46,23 @@ def number(spec: Mapping[str, Any], key: str) -> float:
     return value
 
 
-def quantile_table(dist: Any) -> np.ndarray:
-    """Quantiles of a frozen scipy distribution on the kernel's logit grid.
+def quantile_table(ppf: Any, isf: Any) -> np.ndarray:
+    """Tabulate a quantile function for the kernel's TABLE code.
 
-    See :mod:`mkba_sim.kernels.sampling` for the grid (``QT_SIZE`` points of
-    ``t = logit(u)`` in ``[-QT_LIMIT, QT_LIMIT]``).
+    ``ppf(u)`` and ``isf(q)`` (the quantile at 1 - q, for accuracy near 1) are the exact
+    functions; see :mod:`mkba_sim.kernels.sampling` for the two grids.
     """
+    u = ks.TB_EDGE + np.arange(ks.TB_N + 1) * ((1.0 - 2.0 * ks.TB_EDGE) / ks.TB_N)
+    bulk = np.where(u <= 0.5, ppf(u), isf(1.0 - u))
     t = np.linspace(-ks.QT_LIMIT, ks.QT_LIMIT, ks.QT_SIZE)
-    u = 1.0 / (1.0 + np.exp(-t))
-    # compute the upper half through isf for accuracy near 1
-    q = np.where(t <= 0.0, dist.ppf(u), dist.isf(1.0 / (1.0 + np.exp(t))))
-    q = np.maximum.accumulate(np.asarray(q, dtype=np.float64))
-    if not np.all(np.isfinite(q)):
+    tail = np.where(t <= 0.0, ppf(1.0 / (1.0 + np.exp(-t))), isf(1.0 / (1.0 + np.exp(t))))
+    out = np.concatenate([bulk, tail]).astype(np.float64)
+    if not np.all(np.isfinite(out)):
         raise SpecError("", "the distribution's quantiles are not finite on the sampling grid")
-    return q
+    # enforce monotonicity against last-bit noise of the exact functions
+    out[: ks.TB_N + 1] = np.maximum.accumulate(out[: ks.TB_N + 1])
+    out[ks.TB_N + 1 :] = np.maximum.accumulate(out[ks.TB_N + 1 :])
+    return out
 
 
 class Distribution:
@@ -111,12 +114,16 @@ class Distribution:
         raise NotImplementedError
 
     def encode(self) -> Encoded:
-        """The kernel encoding."""
-        raise NotImplementedError
+        """The kernel encoding: by default a quantile table of :meth:`ppf`/:meth:`isf`."""
+        return Encoded(ks.TABLE, table=quantile_table(self.ppf, self.isf))
 
     def ppf(self, u: np.ndarray) -> np.ndarray:
         """Exact quantile function (scipy)."""
         return np.asarray(self.scipy().ppf(u), dtype=np.float64)
+
+    def isf(self, q: np.ndarray) -> np.ndarray:
+        """Exact inverse survival function: the quantile at ``1 - q``."""
+        return np.asarray(self.scipy().isf(q), dtype=np.float64)
 
     def mean(self) -> float:
         """Mean of the distribution."""

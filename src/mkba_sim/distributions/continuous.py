@@ -16,7 +16,6 @@ from mkba_sim.distributions.base import (
     SpecError,
     check_interval,
     number,
-    quantile_table,
     z_of_mass,
 )
 from mkba_sim.kernels import sampling as ks
@@ -84,8 +83,6 @@ class Normal(Distribution):
     def scipy(self) -> Any:
         return stats.norm(self.mu, self.sd)
 
-    def encode(self) -> Encoded:
-        return Encoded(ks.NORMAL, (self.mu, self.sd, 0.0, 0.0))
 
 
 @dataclass(frozen=True)
@@ -125,8 +122,6 @@ class Lognormal(Distribution):
     def scipy(self) -> Any:
         return stats.lognorm(s=self.sigma, scale=math.exp(self.mu))
 
-    def encode(self) -> Encoded:
-        return Encoded(ks.LOGNORMAL, (self.mu, self.sigma, 0.0, 0.0))
 
 
 def _fit_two_quantiles(make: Any, lo: float, hi: float, mass: float, x0: np.ndarray) -> Any:
@@ -185,8 +180,6 @@ class Beta(Distribution):
     def scipy(self) -> Any:
         return stats.beta(self.a, self.b)
 
-    def encode(self) -> Encoded:
-        return Encoded(ks.QTABLE, table=quantile_table(self.scipy()))
 
 
 @dataclass(frozen=True)
@@ -230,8 +223,6 @@ class Gamma(Distribution):
     def scipy(self) -> Any:
         return stats.gamma(self.shape, scale=1.0 / self.rate)
 
-    def encode(self) -> Encoded:
-        return Encoded(ks.QTABLE, table=quantile_table(self.scipy()))
 
 
 def _low_mode_high(spec: Mapping[str, Any]) -> tuple[float, float, float]:
@@ -286,8 +277,6 @@ class Triangular(Distribution):
         width = self.high - self.low
         return stats.triang((self.mode - self.low) / width, loc=self.low, scale=width)
 
-    def encode(self) -> Encoded:
-        return Encoded(ks.TRIANGULAR, (self.low, self.mode, self.high, 0.0))
 
 
 @dataclass(frozen=True)
@@ -317,5 +306,3 @@ class Pert(Distribution):
         return stats.beta(1.0 + self.lam * m, 1.0 + self.lam * (1.0 - m), loc=self.low,
                           scale=width)
 
-    def encode(self) -> Encoded:
-        return Encoded(ks.QTABLE, table=quantile_table(self.scipy()))

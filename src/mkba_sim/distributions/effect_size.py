@@ -16,17 +16,11 @@ import numpy as np
 from scipy import stats
 
 from mkba_sim.distributions import conversions as cv
-from mkba_sim.distributions.base import Distribution, Encoded, SpecError, number
-from mkba_sim.kernels import sampling as ks
+from mkba_sim.distributions.base import Distribution, SpecError, number
 
 __all__ = ["EffectSize"]
 
-_CONVERT = {
-    "none": ks.CONVERT_NONE,
-    "besd": ks.CONVERT_BESD,
-    "success_rate": ks.CONVERT_SUCCESS_RATE,
-    "log_or": ks.CONVERT_LOG_OR,
-}
+_CONVERT = ("none", "besd", "success_rate", "log_or")
 _MEASURES = ("d", "g", "r", "log_or")
 _SPREADS = ("ci95", "ci90", "se")
 
@@ -113,6 +107,9 @@ class EffectSize(Distribution):
     def ppf(self, u: np.ndarray) -> np.ndarray:
         return self._convert(self.scipy().ppf(u))
 
+    def isf(self, q: np.ndarray) -> np.ndarray:
+        return self._convert(self.scipy().isf(q))
+
     def mean(self) -> float:
         x, w = np.polynomial.hermite_e.hermegauss(64)
         return float(np.dot(w, self._convert(self.mu + self.se * x)) / np.sqrt(2.0 * np.pi))
@@ -121,5 +118,3 @@ class EffectSize(Distribution):
         lo, hi = self.ppf(np.array([0.5 - mass / 2.0, 0.5 + mass / 2.0]))
         return float(lo), float(hi)
 
-    def encode(self) -> Encoded:
-        return Encoded(ks.EFFECT, (self.mu, self.se, float(_CONVERT[self.convert]), self.base_rate))

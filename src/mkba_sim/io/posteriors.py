@@ -1,0 +1,83 @@
+"""Attach posterior draws to a model's ``posterior`` parameters.
+
+Draws come from a Bayesian sub-model's cache (:func:`mkba_sim.bayes.load_posterior`,
+imported lazily) or from a file next to the model: ``.npy`` (a 1-D array) or NetCDF
+(``variable`` in the file, all dimensions flattened). Variables of the same source are
+loaded together so they share the draw index.
+"""
+
+from __future__ import annotations
+
+from dataclasses import replace
+from pathlib import Path
+
+import numpy as np
+
+from mkba_sim.distributions import Posterior
+from mkba_sim.errors import MkbaError, ModelFileError
+from mkba_sim.io.netcdf import load_dataset
+from mkba_sim.model import Model
+
+__all__ = ["attach_posteriors", "needs_posteriors"]
+
+
+def needs_posteriors(model: Model, scenarios: tuple[str, ...] | None = None) -> bool:
+    """True if any chosen scenario has a posterior parameter."""
+    names = scenarios or tuple(model.scenarios)
+    return any(isinstance(p.dist, Posterior) for n in names
+               for p in model.scenarios[n].parameters.values())
+
+
+def _file_draws(model: Model, dist: Posterior, key: str) -> np.ndarray:
+    path = Path(model.path).parent / dist.source
+    if not path.exists():
+        raise ModelFileError(model.path, key, f"draws file {str(path)!r} not found")
+    try:
+        if path.suffix == ".npy":
+            arr = np.load(path, allow_pickle=False)
+        else:
+            ds = load_dataset(path)
+            if dist.variable not in ds:
+                raise ModelFileError(model.path, key, f"{path.name} has no variable "
+                                     f"{dist.variable!r}; it has {sorted(map(str, ds))}")
+            arr = ds[dist.variable].values
+    except (OSError, ValueError) as exc:
+        raise ModelFileError(model.path, key, f"cannot read draws from {path.name}: "
+                             f"{exc}") from None
+    return np.asarray(arr, dtype=np.float64).ravel()
+
+
+def attach_posteriors(model: Model, scenarios: tuple[str, ...] | None = None, *,
+                      cache_dir: Path | None = None, strict: bool = True) -> Model:
+    """Return ``model`` with draws loaded into every posterior parameter."""
+    names = scenarios or tuple(model.scenarios)
+    wanted: dict[tuple[str, str | None], set[str]] = {}
+    for n in names:
+        for p in model.scenarios[n].parameters.values():
+            if isinstance(p.dist, Posterior) and not p.dist.is_file:
+                wanted.setdefault((p.dist.source, p.dist.prior), set()).add(p.dist.variable)
+    loaded: dict[tuple[str, str | None], dict[str, np.ndarray]] = {}
+    for (source, prior), variables in wanted.items():
+        from mkba_sim import bayes
+
+        kwargs = {"prior": prior} if prior else {}
+        try:
+            loaded[(source, prior)] = bayes.load_posterior(source, sorted(variables),
+                                                           cache_dir=cache_dir, strict=strict,
+                                                           **kwargs)
+        except MkbaError as exc:
+            raise ModelFileError(model.path, "parameters", str(exc)) from None
+    scenarios_new = {}
+    for n, sc in model.scenarios.items():
+        params = dict(sc.parameters)
+        for pname, p in sc.parameters.items():
+            if not isinstance(p.dist, Posterior) or n not in names:
+                continue
+            key = f"parameters.{pname}"
+            if p.dist.is_file:
+                draws = _file_draws(model, p.dist, key)
+            else:
+                draws = loaded[(p.dist.source, p.dist.prior)][p.dist.variable]
+            params[pname] = replace(p, dist=p.dist.with_draws(draws))
+        scenarios_new[n] = replace(sc, parameters=params)
+    return replace(model, scenarios=scenarios_new)
