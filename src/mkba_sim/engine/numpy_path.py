@@ -37,19 +37,19 @@ def quantile_numpy(code: int, u: np.ndarray, fpar: np.ndarray, ipar: np.ndarray,
     """Vectorised :func:`mkba_sim.kernels.sampling.quantile`."""
     if code == ks.TABLE:
         off = int(ipar[0])
-        out = np.empty_like(u)
-        bulk = (u >= ks.TB_EDGE) & (u <= 1.0 - ks.TB_EDGE)
-        ub = u[bulk]
-        x = (ub - ks.TB_EDGE) * (ks.TB_N / (1.0 - 2.0 * ks.TB_EDGE))
-        k = np.minimum(x.astype(np.int64), ks.TB_N - 1)
-        t0 = pool[off + k]
-        out[bulk] = t0 + (x - k) * (pool[off + k + 1] - t0)
-        ut = u[~bulk]
-        tail = pool[off + ks.TB_N + 1: off + ks.TB_N + 1 + ks.QT_SIZE]
-        x = (np.log(ut / (1.0 - ut)) + ks.QT_LIMIT) / (2.0 * ks.QT_LIMIT / (ks.QT_SIZE - 1))
-        k = np.clip(x.astype(np.int64), 0, ks.QT_SIZE - 2)
-        w = np.clip(x - k, 0.0, 1.0)
-        out[~bulk] = tail[k] + w * (tail[k + 1] - tail[k])
+        bulk = pool[off:off + ks.TB_N + 1]
+        x = (u - ks.TB_EDGE) * (ks.TB_N / (1.0 - 2.0 * ks.TB_EDGE))
+        k = np.clip(x.astype(np.int64), 0, ks.TB_N - 1)
+        a = bulk[k]
+        out = a + (x - k) * (bulk[k + 1] - a)
+        tails = np.flatnonzero((u < ks.TB_EDGE) | (u > 1.0 - ks.TB_EDGE))
+        if tails.size:
+            ut = u[tails]
+            tail = pool[off + ks.TB_N + 1: off + ks.TB_N + 1 + ks.QT_SIZE]
+            x = (np.log(ut / (1.0 - ut)) + ks.QT_LIMIT) / (2.0 * ks.QT_LIMIT / (ks.QT_SIZE - 1))
+            kt = np.clip(x.astype(np.int64), 0, ks.QT_SIZE - 2)
+            w = np.clip(x - kt, 0.0, 1.0)
+            out[tails] = tail[kt] + w * (tail[kt + 1] - tail[kt])
         return out
     if code == ks.FIXED:
         return np.full(u.shape, fpar[0])
@@ -72,9 +72,9 @@ def sample_numpy(plan: Plan, key: np.uint64, draws: np.ndarray, design: np.ndarr
     n = draws.shape[0]
     n_streams = plan.streams.shape[0]
     if design.shape[0] > 0:
-        u = design[:, :n_streams].copy()
+        u = np.asfortranarray(design[:, :n_streams])
     else:
-        u = np.empty((n, n_streams))
+        u = np.empty((n, n_streams), order="F")
         for k in range(n_streams):
             u[:, k] = stream_uniform_numpy(key, plan.streams[k], draws)
     for b in range(plan.corr_ptr.shape[0] - 1):
@@ -83,7 +83,7 @@ def sample_numpy(plan: Plan, key: np.uint64, draws: np.ndarray, design: np.ndarr
         chol = plan.chol[plan.chol_ptr[b]:plan.chol_ptr[b] + m * m].reshape(m, m)
         z = special.ndtri(u[:, members]) @ chol.T
         u[:, members] = np.clip(special.ndtr(z), 5e-324, 1.0 - 1.1102230246251565e-16)
-    p = np.empty((n, len(plan.instances)))
+    p = np.empty((n, len(plan.instances)), order="F")
     for j in range(len(plan.instances)):
         k = plan.stream_of[j]
         uj = np.full(n, 0.5) if k < 0 else u[:, k]
@@ -99,7 +99,7 @@ def run_chunk_numpy(plan: Plan, start: int, n: int, block: int, key: np.uint64,
     draws = np.arange(start, start + n, dtype=np.int64)
     p = sample_numpy(plan, key, draws, design)
     n_scen = len(plan.scenarios)
-    stats = np.empty((n, plan.n_stats))
+    stats = np.empty((n, plan.n_stats), order="F")
     for s in range(n_scen):
         sc = scenario_of(plan, s)
         inputs = {name: p[:, j] for name, j in plan.instance_of[sc.name].items()}
@@ -117,11 +117,12 @@ def run_chunk_numpy(plan: Plan, start: int, n: int, block: int, key: np.uint64,
             stats[:, t0 + 3] = np.where(cost > 0.0, ben / np.where(cost > 0.0, cost, 1.0), np.nan)
     n_blocks = (n + block - 1) // block
     starts = np.arange(n_blocks) * block
-    x = stats - shift
-    valid = np.isfinite(x)
-    xz = np.where(valid, x, 0.0)
-    sums = np.stack([np.add.reduceat(xz, starts, axis=0),
-                     np.add.reduceat(xz * xz, starts, axis=0)], axis=-1)
+    sums = np.empty((n_blocks, plan.n_stats, 2))
+    for i in range(plan.n_stats):
+        x = stats[:, i] - shift[i]
+        x[~np.isfinite(x)] = 0.0
+        sums[:, i, 0] = np.add.reduceat(x, starts)
+        sums[:, i, 1] = np.add.reduceat(x * x, starts)
     counts = np.zeros((n_blocks, n_scen, 3), dtype=np.int64)
     hist = np.zeros((1, n_scen, 2, n_bins), dtype=np.int64)
     for s in range(n_scen):

@@ -36,6 +36,10 @@ __all__ = [
     "TB_EDGE",
     "TB_N",
     "UNIFORM",
+    "apply_copula",
+    "q_discrete",
+    "q_posterior",
+    "q_table",
     "quantile",
     "sample_draw",
     "table_size",
@@ -47,8 +51,8 @@ TABLE = 2
 DISCRETE = 3
 POSTERIOR = 4
 
-TB_EDGE = 1.0 / 64.0
-TB_N = 8192
+TB_EDGE = 1.0 / 32.0
+TB_N = 4096
 QT_LIMIT = 38.0
 QT_SIZE = 16385
 _TB_SCALE = TB_N / (1.0 - 2.0 * TB_EDGE)
@@ -60,58 +64,105 @@ def table_size() -> int:
     return TB_N + 1 + QT_SIZE
 
 
+@njit(cache=True, inline="always")
+def q_table(u: float, pool: np.ndarray, off: np.int64) -> float:
+    """TABLE quantile: linear interpolation in the bulk or the logit tail table."""
+    if TB_EDGE <= u <= 1.0 - TB_EDGE:
+        x = (u - TB_EDGE) * _TB_SCALE
+        k = int(x)
+        if k >= TB_N:
+            k = TB_N - 1
+        a = pool[off + k]
+        return a + (x - k) * (pool[off + k + 1] - a)
+    off += TB_N + 1
+    x = (math.log(u / (1.0 - u)) + QT_LIMIT) / _QT_STEP
+    if x <= 0.0:
+        return pool[off]
+    k = int(x)
+    if k >= QT_SIZE - 1:
+        return pool[off + QT_SIZE - 1]
+    a = pool[off + k]
+    return a + (x - k) * (pool[off + k + 1] - a)
+
+
+@njit(cache=True, inline="always")
+def q_discrete(u: float, pool: np.ndarray, off: np.int64, n: np.int64) -> float:
+    """DISCRETE quantile: pool[off:off+n] support values, pool[off+n:off+2n] their CDF."""
+    lo = 0
+    hi = n - 1
+    while lo < hi:
+        mid = (lo + hi) // 2
+        if pool[off + n + mid] < u:
+            lo = mid + 1
+        else:
+            hi = mid
+    return pool[off + lo]
+
+
+@njit(cache=True, inline="always")
+def q_posterior(u: float, pool: np.ndarray, off: np.int64, n: np.int64) -> float:
+    """POSTERIOR: draw number floor(u n) of the n stored draws."""
+    k = int(u * n)
+    if k >= n:
+        k = n - 1
+    return pool[off + k]
+
+
 @njit(cache=True)
 def quantile(
     code: np.int64, u: float, fpar: np.ndarray, ipar: np.ndarray, j: np.int64, pool: np.ndarray
 ) -> float:
     """Quantile function of parameter ``j`` at ``u`` in (0, 1).
 
-    ``fpar[j]`` and ``ipar[j]`` hold its float parameters and (pool offset, length); rows
-    are indexed, never sliced, so no array view (and no reference count) is created per
-    draw, which matters for multi-threaded speed.
+    ``fpar[j]`` and ``ipar[j]`` hold its float parameters and (pool offset, length).
+    Generated kernels call the per-code functions directly.
     """
     if code == TABLE:
-        off = ipar[j, 0]
-        if TB_EDGE <= u <= 1.0 - TB_EDGE:
-            x = (u - TB_EDGE) * _TB_SCALE
-            k = int(x)
-            if k >= TB_N:
-                k = TB_N - 1
-            w = x - k
-            return pool[off + k] + w * (pool[off + k + 1] - pool[off + k])
-        off += TB_N + 1
-        x = (math.log(u / (1.0 - u)) + QT_LIMIT) / _QT_STEP
-        if x <= 0.0:
-            return pool[off]
-        k = int(x)
-        if k >= QT_SIZE - 1:
-            return pool[off + QT_SIZE - 1]
-        w = x - k
-        return pool[off + k] + w * (pool[off + k + 1] - pool[off + k])
+        return q_table(u, pool, ipar[j, 0])
     if code == FIXED:
         return fpar[j, 0]
     if code == UNIFORM:
         return fpar[j, 0] + u * (fpar[j, 1] - fpar[j, 0])
     if code == DISCRETE:
-        # pool[off : off+n] = support values, pool[off+n : off+2n] = cumulative probabilities
-        off = ipar[j, 0]
-        n = ipar[j, 1]
-        lo = 0
-        hi = n - 1
-        while lo < hi:
-            mid = (lo + hi) // 2
-            if pool[off + n + mid] < u:
-                lo = mid + 1
-            else:
-                hi = mid
-        return pool[off + lo]
+        return q_discrete(u, pool, ipar[j, 0], ipar[j, 1])
     if code == POSTERIOR:
-        n = ipar[j, 1]
-        k = int(u * n)
-        if k >= n:
-            k = n - 1
-        return pool[ipar[j, 0] + k]
+        return q_posterior(u, pool, ipar[j, 0], ipar[j, 1])
     return math.nan
+
+
+@njit(cache=True)
+def apply_copula(
+    u: np.ndarray,
+    corr_members: np.ndarray,
+    corr_ptr: np.ndarray,
+    chol: np.ndarray,
+    chol_ptr: np.ndarray,
+    z: np.ndarray,
+) -> None:
+    """Gaussian copula, in place: correlate the uniforms of each correlation block.
+
+    Members' uniforms are mapped to normal scores, multiplied by the block's Cholesky
+    factor and mapped back (Nelsen 2006, *An Introduction to Copulas*, §5.3).
+    """
+    for b in range(corr_ptr.shape[0] - 1):
+        start = corr_ptr[b]
+        m = corr_ptr[b + 1] - start
+        cbase = chol_ptr[b]
+        for i in range(m):
+            z[i] = ndtri(u[corr_members[start + i]])
+        for i in range(m - 1, -1, -1):
+            acc = 0.0
+            for k in range(i + 1):
+                acc += chol[cbase + i * m + k] * z[k]
+            z[i] = acc
+        for i in range(m):
+            v = ndtr(z[i])
+            # keep inside the open interval so quantile functions stay finite
+            if v <= 0.0:
+                v = 5e-324
+            elif v >= 1.0:
+                v = 1.0 - 1.1102230246251565e-16
+            u[corr_members[start + i]] = v
 
 
 @njit(cache=True)
@@ -134,15 +185,14 @@ def sample_draw(
     z: np.ndarray,
     out: np.ndarray,
 ) -> None:
-    """Fill ``out`` with one draw's parameter values.
+    """Fill ``out`` with one draw's parameter values (the generic, table-driven form).
 
     There is one uniform per *stream* (a parameter name, or a posterior source whose
-    variables share a draw index). It comes from the counter-based generator, or, when
-    ``design`` is not empty, from ``design[row, k]``, a quasi-random / Latin-hypercube
-    design. Correlation blocks map their members' uniforms to normal
-    scores, multiply by the block's Cholesky factor and map back (a Gaussian copula).
-    Each parameter instance ``j`` then applies its quantile function to the uniform of
-    stream ``stream_of[j]`` (``-1`` for fixed values).
+    variables share a draw index), from the counter-based generator or, when ``design``
+    is not empty, from ``design[row, k]``. Correlation blocks go through
+    :func:`apply_copula`; parameter ``j`` then applies its quantile function to the
+    uniform of stream ``stream_of[j]`` (``-1`` for fixed values). Generated kernels do
+    the same with the loop unrolled.
     """
     n_streams = streams.shape[0]
     if design.shape[0] > 0:
@@ -151,25 +201,7 @@ def sample_draw(
     else:
         for k in range(n_streams):
             u[k] = stream_uniform(key, streams[k], draw)
-    for b in range(corr_ptr.shape[0] - 1):
-        start = corr_ptr[b]
-        m = corr_ptr[b + 1] - start
-        cbase = chol_ptr[b]
-        for i in range(m):
-            z[i] = ndtri(u[corr_members[start + i]])
-        for i in range(m - 1, -1, -1):
-            acc = 0.0
-            for k in range(i + 1):
-                acc += chol[cbase + i * m + k] * z[k]
-            z[i] = acc
-        for i in range(m):
-            v = ndtr(z[i])
-            # keep inside the open interval so quantile functions stay finite
-            if v <= 0.0:
-                v = 5e-324
-            elif v >= 1.0:
-                v = 1.0 - 1.1102230246251565e-16
-            u[corr_members[start + i]] = v
+    apply_copula(u, corr_members, corr_ptr, chol, chol_ptr, z)
     for j in range(codes.shape[0]):
         k = stream_of[j]
         uj = 0.5 if k < 0 else u[k]
