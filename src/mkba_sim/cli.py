@@ -46,6 +46,69 @@ def _cmd_replicate(args: argparse.Namespace) -> int:
     return 0 if all(r.difference == 0 for r in rows) else 1
 
 
+def _progress(enabled: bool) -> Any:
+    """A rich progress bar on stderr that appears only once a run takes over a second."""
+    if not enabled or not sys.stderr.isatty():
+        return None
+    import time
+
+    from rich.progress import BarColumn, Progress, TextColumn, TimeRemainingColumn
+
+    bar = Progress(TextColumn("simulating"), BarColumn(), TextColumn("{task.completed:,}/"
+                   "{task.total:,} draws"), TimeRemainingColumn(), transient=True)
+    state: dict[str, Any] = {"t0": time.perf_counter(), "task": None}
+
+    def update(done: int, total: int) -> None:
+        if state["task"] is None:
+            if time.perf_counter() - state["t0"] < 1.0 or done >= total:
+                return
+            bar.start()
+            state["task"] = bar.add_task("run", total=total)
+        bar.update(state["task"], completed=done)
+        if done >= total:
+            bar.stop()
+
+    update.stop = bar.stop  # type: ignore[attr-defined]
+    return update
+
+
+def _cmd_run(args: argparse.Namespace) -> int:
+    from mkba_sim.report.text import run_summary
+
+    progress = _progress(not args.json)
+    try:
+        result = mkba_sim.simulate(
+            args.model, draws=args.draws, seed=args.seed, threads=args.threads,
+            sampler=args.sampler, scenarios=args.scenario or None, keep_draws=args.keep_draws,
+            chunk_size=args.chunk_size, target_mcse_p=args.target_mcse_p,
+            target_mcse_mean=args.target_mcse_mean, backend=args.backend, progress=progress,
+            strict=not args.no_strict)
+    finally:
+        if progress is not None:
+            progress.stop()
+    if args.out:
+        mkba_sim.save_result(result, args.out)
+    if args.json:
+        doc = result.to_dict()
+        doc["output"] = args.out
+        print(json.dumps(doc, indent=2))
+    else:
+        print(run_summary(result))
+        if args.out:
+            print(f"\nSaved to {args.out}")
+    return 0
+
+
+def _positive_int(text: str) -> int:
+    try:
+        value = int(float(text)) if "e" in text.lower() else int(text.replace("_", ""))
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"not an integer: {text!r}") from None
+    if value < 1:
+        raise argparse.ArgumentTypeError(f"must be at least 1, got {value}")
+    return value
+
+
 def build_parser() -> argparse.ArgumentParser:
     """The argument parser (also used to document the CLI)."""
     p = argparse.ArgumentParser(prog="mkba-sim", description=__doc__.splitlines()[0])
@@ -62,6 +125,30 @@ def build_parser() -> argparse.ArgumentParser:
     r.add_argument("--scenario", default=None, help="only this scenario's figures")
     r.add_argument("--json", action="store_true", help=f"JSON ({REPLICATION_SCHEMA})")
     r.set_defaults(func=_cmd_replicate)
+
+    run = sub.add_parser("run", help="Monte Carlo simulation of every scenario")
+    run.add_argument("model")
+    run.add_argument("--draws", type=_positive_int, default=1_000_000,
+                     help="number of draws (maximum, with precision targets); default 1e6")
+    run.add_argument("--seed", type=int, default=None, help="random seed (default: fresh, "
+                     "recorded in the output)")
+    run.add_argument("--threads", type=_positive_int, default=None, help="worker threads")
+    run.add_argument("--sampler", choices=("mc", "lhs", "sobol"), default="mc")
+    run.add_argument("--scenario", action="append", help="only this scenario (repeatable)")
+    run.add_argument("--out", default=None, help="save the result as NetCDF")
+    run.add_argument("--json", action="store_true", help="JSON summary (mkba_sim.run/1)")
+    run.add_argument("--keep-draws", action="store_true", help="keep every draw (exact "
+                     "quantiles; memory grows with --draws)")
+    run.add_argument("--chunk-size", type=_positive_int, default=None, help=argparse.SUPPRESS)
+    run.add_argument("--target-mcse-p", type=float, default=None,
+                     help="stop once the MCSE of P(net > 0) is below this")
+    run.add_argument("--target-mcse-mean", type=float, default=None,
+                     help="stop once the MCSE of the mean net balance is below this (euros)")
+    run.add_argument("--backend", choices=("numba", "numpy"), default="numba",
+                     help=argparse.SUPPRESS)
+    run.add_argument("--no-strict", action="store_true", help="use a posterior even if it "
+                     "fails the convergence diagnostics (reported)")
+    run.set_defaults(func=_cmd_run)
     return p
 
 

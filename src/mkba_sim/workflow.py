@@ -10,6 +10,7 @@ from pathlib import Path
 from typing import Any
 
 from mkba_sim.engine import simulate_model
+from mkba_sim.engine.plan import check_scenarios
 from mkba_sim.io.model_files import load_model
 from mkba_sim.io.posteriors import attach_posteriors, needs_posteriors
 from mkba_sim.model import Model
@@ -42,7 +43,7 @@ def simulate(
     >>> res.summary("base")["p_net_positive"]  # doctest: +SKIP
     """
     m = model if isinstance(model, Model) else load_model(model)
-    chosen = tuple(scenarios) if scenarios else None
+    chosen = check_scenarios(m, tuple(scenarios) if scenarios else None)
     if needs_posteriors(m, chosen):
         m = attach_posteriors(m, chosen, cache_dir=bayes_cache, strict=strict)
     return simulate_model(m, draws, seed, scenarios=chosen, **options)

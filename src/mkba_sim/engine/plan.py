@@ -18,7 +18,7 @@ from mkba_sim.errors import SimulationError
 from mkba_sim.kernels import sampling as ks
 from mkba_sim.model import Model, Scenario
 
-__all__ = ["Plan", "make_plan", "stream_key"]
+__all__ = ["Plan", "check_scenarios", "make_plan", "stream_key"]
 
 
 def stream_key(label: str) -> np.uint64:
@@ -76,13 +76,19 @@ class Plan:
         return self.n_items + 4 * s + ("benefits", "costs", "net", "bcr").index(which)
 
 
-def make_plan(model: Model, scenarios: tuple[str, ...] | None = None) -> Plan:
-    """Flatten ``model`` (posterior draws attached) for the scenarios asked for."""
+def check_scenarios(model: Model, scenarios: tuple[str, ...] | None) -> tuple[str, ...]:
+    """The scenario names to run (all by default); unknown names are an error."""
     names = tuple(scenarios) if scenarios else tuple(model.scenarios)
     for n in names:
         if n not in model.scenarios:
             raise SimulationError(f"{model.path}: unknown scenario {n!r}; "
                                   f"choose from {sorted(model.scenarios)}")
+    return names
+
+
+def make_plan(model: Model, scenarios: tuple[str, ...] | None = None) -> Plan:
+    """Flatten ``model`` (posterior draws attached) for the scenarios asked for."""
+    names = check_scenarios(model, scenarios)
     chosen = [model.scenarios[n] for n in names]
     stream_labels: list[str] = []
     instances: list[Instance] = []

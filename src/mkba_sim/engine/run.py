@@ -109,10 +109,9 @@ def _pilot_ranges(plan: Plan, kept: np.ndarray) -> tuple[np.ndarray, np.ndarray,
     """Shift (pilot means) and histogram ranges from the pilot draws."""
     n_inst = len(plan.instances)
     stats = kept[:, n_inst:]
-    with np.errstate(invalid="ignore"):
-        finite = np.where(np.isfinite(stats), stats, np.nan)
-        shift = np.nan_to_num(np.nanmean(finite, axis=0)) if finite.size else np.zeros(
-            plan.n_stats)
+    finite = np.isfinite(stats)
+    n_finite = finite.sum(axis=0)
+    shift = np.where(finite, stats, 0.0).sum(axis=0) / np.maximum(n_finite, 1)
     n_scen = len(plan.scenarios)
     lo = np.zeros((n_scen, 2))
     scale = np.ones((n_scen, 2))

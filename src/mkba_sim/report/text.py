@@ -6,8 +6,9 @@ from collections.abc import Sequence
 
 from mkba_sim.analysis.replication import ReplicationRow
 from mkba_sim.model import Model
+from mkba_sim.results import Result
 
-__all__ = ["fmt_number", "replication_table"]
+__all__ = ["fmt_number", "replication_table", "run_summary"]
 
 
 def fmt_number(x: float, decimals: int = 0) -> str:
@@ -38,4 +39,42 @@ def replication_table(model: Model, rows: Sequence[ReplicationRow]) -> str:
     notes = [r for r in rows if r.note and r.column == "central"]
     if notes:
         out += ["", "Notes:"] + [f"- {r.scenario}/{r.quantity}: {r.note}" for r in notes]
+    return "\n".join(out)
+
+
+def _interval(iv: Sequence[float | None]) -> str:
+    lo, hi = iv
+    if lo is None or hi is None:
+        return "[n/a]"
+    return f"[{fmt_number(lo)}, {fmt_number(hi)}]"
+
+
+def run_summary(result: Result) -> str:
+    """A decision-maker's summary of every scenario of a simulation."""
+    doc = result.to_dict()
+    run = doc["run"]
+    cur = doc["model"]["currency"]
+    out = [f"{doc['model']['title']} — {run['draws']:,} draws ({run['sampler']}, seed "
+           f"{run['seed']}), prices {doc['model']['price_year']} {cur}", ""]
+    for name, s in doc["scenarios"].items():
+        net, bcr = s["net"], s["bcr"]
+        p, pm = s["p_net_positive"], s["p_net_positive_mcse"]
+        out.append(f"Scenario {name}: {s['description']}")
+        out.append(f"  P(net > 0)         {p:.2%} ± {pm:.3%} (MCSE)")
+        out.append(f"  net balance        mean {fmt_number(net['mean'])} "
+                   f"± {fmt_number(net['mcse'])}; 90% interval {_interval(net['interval90'])}")
+        out.append(f"  benefits / costs   {fmt_number(s['benefits']['mean'])} / "
+                   f"{fmt_number(s['costs']['mean'])}")
+        if bcr["median"] is not None:
+            out.append(f"  benefit-cost ratio median {bcr['median']:.2f}; 90% interval "
+                       f"[{bcr['interval90'][0] or float('nan'):.2f}, "
+                       f"{bcr['interval90'][1] or float('nan'):.2f}]; "
+                       f"P(BCR > 1) {bcr['p_above_1']:.2%}")
+        for item, v in s["items"].items():
+            sign = "+" if v["side"] == "benefit" else "-"
+            out.append(f"    {sign} {item:<38} {fmt_number(v['mean']):>14}  ({v['stakeholder']})")
+        out.append("")
+    if doc["pm"]:
+        out.append("Not monetised (PM): " + "; ".join(p["name"] for p in doc["pm"]))
+    out.append(f"Quantiles: {run['quantile_method']}. {run['draws_per_second']:,.0f} draws/s.")
     return "\n".join(out)
