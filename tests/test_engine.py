@@ -110,16 +110,17 @@ def test_streaming_quantiles_match_exact(tmp_path: Path) -> None:
 
 def test_bit_identical_across_threads_and_chunks(reference: mkba_sim.Model) -> None:
     runs = [
-        mkba_sim.simulate(reference, draws=50_000, seed=7, threads=t, chunk_size=c,
-                          keep_draws=True)
+        mkba_sim.simulate(reference, draws=50_000, seed=7, threads=t, chunk_size=c, keep_draws=True)
         for t, c in ((1, 2**20), (2, 2**20), (2, 8192), (1, 4096 * 3))
     ]
     first = runs[0].dataset
     for other in runs[1:]:
-        np.testing.assert_array_equal(first["input_draws"].values,
-                                      other.dataset["input_draws"].values)
-        np.testing.assert_array_equal(first["total_draws"].values,
-                                      other.dataset["total_draws"].values)
+        np.testing.assert_array_equal(
+            first["input_draws"].values, other.dataset["input_draws"].values
+        )
+        np.testing.assert_array_equal(
+            first["total_draws"].values, other.dataset["total_draws"].values
+        )
     # summaries are bit-identical for any thread count (same chunking)
     for var in ("mean", "sd", "mcse", "p_net_positive", "item_mean"):
         np.testing.assert_array_equal(first[var].values, runs[1].dataset[var].values)
@@ -135,14 +136,16 @@ def test_streaming_summaries_identical_for_threads(reference: mkba_sim.Model) ->
 def test_numpy_reference_path_agrees(reference: mkba_sim.Model) -> None:
     fast = mkba_sim.simulate(reference, draws=30_000, seed=2, keep_draws=True)
     ref = mkba_sim.simulate(reference, draws=30_000, seed=2, keep_draws=True, backend="numpy")
-    np.testing.assert_allclose(fast.dataset["input_draws"].values,
-                               ref.dataset["input_draws"].values, rtol=1e-12)
-    np.testing.assert_allclose(fast.dataset["total_draws"].values,
-                               ref.dataset["total_draws"].values, rtol=1e-9)
-    np.testing.assert_allclose(fast.dataset["mean"].values, ref.dataset["mean"].values,
-                               rtol=1e-9)
-    np.testing.assert_array_equal(fast.dataset["p_net_positive"].values,
-                                  ref.dataset["p_net_positive"].values)
+    np.testing.assert_allclose(
+        fast.dataset["input_draws"].values, ref.dataset["input_draws"].values, rtol=1e-12
+    )
+    np.testing.assert_allclose(
+        fast.dataset["total_draws"].values, ref.dataset["total_draws"].values, rtol=1e-9
+    )
+    np.testing.assert_allclose(fast.dataset["mean"].values, ref.dataset["mean"].values, rtol=1e-9)
+    np.testing.assert_array_equal(
+        fast.dataset["p_net_positive"].values, ref.dataset["p_net_positive"].values
+    )
 
 
 @pytest.mark.parametrize("sampler", ["lhs", "sobol"])
@@ -159,18 +162,28 @@ def test_sobol_beats_monte_carlo_on_a_linear_model(tmp_path: Path) -> None:
     model = _load(NORMALS, tmp_path)
     errs = {}
     for sampler in ("mc", "sobol"):
-        e = [abs(mkba_sim.simulate(model, draws=2**12, seed=s, sampler=sampler)
-                 .summary("base")["net"]["mean"] - 200.0) for s in range(8)]
+        e = [
+            abs(
+                mkba_sim.simulate(model, draws=2**12, seed=s, sampler=sampler).summary("base")[
+                    "net"
+                ]["mean"]
+                - 200.0
+            )
+            for s in range(8)
+        ]
         errs[sampler] = float(np.sqrt(np.mean(np.square(e))))
     assert errs["sobol"] < errs["mc"] / 3
 
 
 def test_gaussian_copula_correlation(tmp_path: Path) -> None:
-    text = NORMALS + """
+    text = (
+        NORMALS
+        + """
 [[correlations]]
 names = ["a", "b"]
 matrix = [[1.0, 0.6], [0.6, 1.0]]
 """
+    )
     model = _load(text, tmp_path)
     n = 100_000
     res = mkba_sim.simulate(model, draws=n, seed=8, keep_draws=True)
@@ -215,15 +228,18 @@ decay = 0.1
 
 
 def test_precision_control_stops_early(reference: mkba_sim.Model) -> None:
-    res = mkba_sim.simulate(reference, draws=50_000_000, seed=1, target_mcse_p=0.001,
-                            chunk_size=2**16)
+    res = mkba_sim.simulate(
+        reference, draws=50_000_000, seed=1, target_mcse_p=0.001, chunk_size=2**16
+    )
     s = res.summary("base")
     assert res.dataset.attrs["n_draws"] < 50_000_000
     assert s["p_net_positive_mcse"] <= 0.001
 
 
 def test_scenarios_share_random_numbers(tmp_path: Path) -> None:
-    text = NORMALS + """
+    text = (
+        NORMALS
+        + """
 [scenarios.cheaper]
 description = "b halved"
 derived = {}
@@ -234,6 +250,7 @@ sd = 200
 published = 400
 source = "test"
 """
+    )
     model = _load(text, tmp_path)
     res = mkba_sim.simulate(model, draws=20_000, seed=6, keep_draws=True)
     ds = res.dataset
@@ -250,7 +267,8 @@ def test_posterior_draws_from_file_are_joint(tmp_path: Path) -> None:
     rng = np.random.default_rng(0)
     x = rng.normal(size=1000)
     xr.Dataset({"x": ("sample", x), "y": ("sample", 2 * x)}).to_netcdf(
-        tmp_path / "post.nc", engine="h5netcdf")
+        tmp_path / "post.nc", engine="h5netcdf"
+    )
     text = """
 [model]
 title = "posterior"
@@ -279,19 +297,26 @@ years = [1]
     model = _load(text, tmp_path)
     res = mkba_sim.simulate(model, draws=10_000, seed=1, keep_draws=True)
     ds = res.dataset
-    np.testing.assert_array_equal(ds["input_draws"].sel(input="y").values,
-                                  2 * ds["input_draws"].sel(input="x").values)
+    np.testing.assert_array_equal(
+        ds["input_draws"].sel(input="y").values, 2 * ds["input_draws"].sel(input="x").values
+    )
     assert set(np.unique(ds["input_draws"].sel(input="x").values)) <= set(x)
 
 
-def test_save_load_roundtrip_with_provenance(reference: mkba_sim.Model,
-                                             tmp_path: Path) -> None:
+def test_save_load_roundtrip_with_provenance(reference: mkba_sim.Model, tmp_path: Path) -> None:
     res = mkba_sim.simulate(reference, draws=10_000, seed=1)
     path = mkba_sim.save_result(res, tmp_path / "out" / "r.nc")
     back = mkba_sim.load_result(path)
     attrs = back.dataset.attrs
-    for key in ("model_sha256", "seed", "n_draws", "sampler", "mkba_sim_version",
-                "numba_version", "created"):
+    for key in (
+        "model_sha256",
+        "seed",
+        "n_draws",
+        "sampler",
+        "mkba_sim_version",
+        "numba_version",
+        "created",
+    ):
         assert key in attrs
     assert attrs["model_sha256"] == reference.sha256
     assert back.summary("base") == res.summary("base")

@@ -23,8 +23,10 @@ REPLICATION_SCHEMA = "mkba_sim.replication/1"
 def _cmd_validate(args: argparse.Namespace) -> int:
     model = mkba_sim.load_model(args.model)
     n_par = len(model.base.parameters)
-    print(f"{args.model}: valid — {model.title!r}: {n_par} parameters, "
-          f"{len(model.base.items)} items, scenarios: {', '.join(model.scenarios)}")
+    print(
+        f"{args.model}: valid — {model.title!r}: {n_par} parameters, "
+        f"{len(model.base.items)} items, scenarios: {', '.join(model.scenarios)}"
+    )
     return 0
 
 
@@ -54,8 +56,13 @@ def _progress(enabled: bool) -> Any:
 
     from rich.progress import BarColumn, Progress, TextColumn, TimeRemainingColumn
 
-    bar = Progress(TextColumn("simulating"), BarColumn(), TextColumn("{task.completed:,}/"
-                   "{task.total:,} draws"), TimeRemainingColumn(), transient=True)
+    bar = Progress(
+        TextColumn("simulating"),
+        BarColumn(),
+        TextColumn("{task.completed:,}/{task.total:,} draws"),
+        TimeRemainingColumn(),
+        transient=True,
+    )
     state: dict[str, Any] = {"t0": time.perf_counter(), "task": None}
 
     def update(done: int, total: int) -> None:
@@ -78,11 +85,20 @@ def _cmd_run(args: argparse.Namespace) -> int:
     progress = _progress(not args.json)
     try:
         result = mkba_sim.simulate(
-            args.model, draws=args.draws, seed=args.seed, threads=args.threads,
-            sampler=args.sampler, scenarios=args.scenario or None, keep_draws=args.keep_draws,
-            chunk_size=args.chunk_size, target_mcse_p=args.target_mcse_p,
-            target_mcse_mean=args.target_mcse_mean, backend=args.backend, progress=progress,
-            strict=not args.no_strict)
+            args.model,
+            draws=args.draws,
+            seed=args.seed,
+            threads=args.threads,
+            sampler=args.sampler,
+            scenarios=args.scenario or None,
+            keep_draws=args.keep_draws,
+            chunk_size=args.chunk_size,
+            target_mcse_p=args.target_mcse_p,
+            target_mcse_mean=args.target_mcse_mean,
+            backend=args.backend,
+            progress=progress,
+            strict=not args.no_strict,
+        )
     finally:
         if progress is not None:
             progress.stop()
@@ -119,8 +135,9 @@ def build_parser() -> argparse.ArgumentParser:
     v.add_argument("model")
     v.set_defaults(func=_cmd_validate)
 
-    r = sub.add_parser("replicate", help="every parameter at its published value, beside the "
-                       "study's figures")
+    r = sub.add_parser(
+        "replicate", help="every parameter at its published value, beside the study's figures"
+    )
     r.add_argument("model")
     r.add_argument("--scenario", default=None, help="only this scenario's figures")
     r.add_argument("--json", action="store_true", help=f"JSON ({REPLICATION_SCHEMA})")
@@ -128,26 +145,49 @@ def build_parser() -> argparse.ArgumentParser:
 
     run = sub.add_parser("run", help="Monte Carlo simulation of every scenario")
     run.add_argument("model")
-    run.add_argument("--draws", type=_positive_int, default=1_000_000,
-                     help="number of draws (maximum, with precision targets); default 1e6")
-    run.add_argument("--seed", type=int, default=None, help="random seed (default: fresh, "
-                     "recorded in the output)")
+    run.add_argument(
+        "--draws",
+        type=_positive_int,
+        default=1_000_000,
+        help="number of draws (maximum, with precision targets); default 1e6",
+    )
+    run.add_argument(
+        "--seed",
+        type=int,
+        default=None,
+        help="random seed (default: fresh, recorded in the output)",
+    )
     run.add_argument("--threads", type=_positive_int, default=None, help="worker threads")
     run.add_argument("--sampler", choices=("mc", "lhs", "sobol"), default="mc")
     run.add_argument("--scenario", action="append", help="only this scenario (repeatable)")
     run.add_argument("--out", default=None, help="save the result as NetCDF")
     run.add_argument("--json", action="store_true", help="JSON summary (mkba_sim.run/1)")
-    run.add_argument("--keep-draws", action="store_true", help="keep every draw (exact "
-                     "quantiles; memory grows with --draws)")
+    run.add_argument(
+        "--keep-draws",
+        action="store_true",
+        help="keep every draw (exact quantiles; memory grows with --draws)",
+    )
     run.add_argument("--chunk-size", type=_positive_int, default=None, help=argparse.SUPPRESS)
-    run.add_argument("--target-mcse-p", type=float, default=None,
-                     help="stop once the MCSE of P(net > 0) is below this")
-    run.add_argument("--target-mcse-mean", type=float, default=None,
-                     help="stop once the MCSE of the mean net balance is below this (euros)")
-    run.add_argument("--backend", choices=("numba", "numpy"), default="numba",
-                     help=argparse.SUPPRESS)
-    run.add_argument("--no-strict", action="store_true", help="use a posterior even if it "
-                     "fails the convergence diagnostics (reported)")
+    run.add_argument(
+        "--target-mcse-p",
+        type=float,
+        default=None,
+        help="stop once the MCSE of P(net > 0) is below this",
+    )
+    run.add_argument(
+        "--target-mcse-mean",
+        type=float,
+        default=None,
+        help="stop once the MCSE of the mean net balance is below this (euros)",
+    )
+    run.add_argument(
+        "--backend", choices=("numba", "numpy"), default="numba", help=argparse.SUPPRESS
+    )
+    run.add_argument(
+        "--no-strict",
+        action="store_true",
+        help="use a posterior even if it fails the convergence diagnostics (reported)",
+    )
     run.set_defaults(func=_cmd_run)
     return p
 

@@ -40,8 +40,7 @@ def _version(pkg: str) -> str:
 
 def provenance_attrs() -> dict[str, str]:
     """Package versions, platform and time, for every saved output (cf. arviz ``make_attrs``)."""
-    attrs = {f"{p}_version": _version(p) for p in ("mkba_sim", "numpy", "scipy", "numba",
-                                                    "xarray")}
+    attrs = {f"{p}_version": _version(p) for p in ("mkba_sim", "numpy", "scipy", "numba", "xarray")}
     attrs["python_version"] = platform.python_version()
     attrs["created"] = _dt.datetime.now(_dt.UTC).isoformat(timespec="seconds")
     return attrs
@@ -61,8 +60,10 @@ class Result:
 
     def __repr__(self) -> str:
         a = self.dataset.attrs
-        return (f"<Result {a.get('model_title')!r}: {a.get('n_draws')} draws, "
-                f"sampler {a.get('sampler')}, scenarios {list(self.scenarios)}>")
+        return (
+            f"<Result {a.get('model_title')!r}: {a.get('n_draws')} draws, "
+            f"sampler {a.get('sampler')}, scenarios {list(self.scenarios)}>"
+        )
 
     @property
     def scenarios(self) -> list[str]:
@@ -78,8 +79,9 @@ class Result:
         """Kept draws of ``quantity`` (benefits, costs, net, bcr) in ``scenario``."""
         if not self.has_draws:
             raise ValueError("draws were not kept; simulate with keep_draws=True")
-        return np.asarray(self.dataset["total_draws"].sel(scenario=scenario,
-                                                          quantity=quantity).values)
+        return np.asarray(
+            self.dataset["total_draws"].sel(scenario=scenario, quantity=quantity).values
+        )
 
     def summary(self, scenario: str) -> dict[str, Any]:
         """Decision quantities of one scenario as plain numbers."""
@@ -122,10 +124,10 @@ class Result:
                     "mcse": f(ds["item_mcse"].sel(item=name)),
                 }
         out["items"] = items
-        out["stakeholders"] = {str(k): f(ds["stakeholder_net"].sel(stakeholder=k))
-                               for k in ds["stakeholder"].values}
-        out["net_per_year"] = {int(y): f(ds["net_year_pv"].sel(year=y))
-                               for y in ds["year"].values}
+        out["stakeholders"] = {
+            str(k): f(ds["stakeholder_net"].sel(stakeholder=k)) for k in ds["stakeholder"].values
+        }
+        out["net_per_year"] = {int(y): f(ds["net_year_pv"].sel(year=y)) for y in ds["year"].values}
         return out
 
     def to_dict(self) -> dict[str, Any]:
@@ -133,9 +135,13 @@ class Result:
         a = self.dataset.attrs
         return {
             "schema": RUN_SCHEMA,
-            "model": {"path": a["model_path"], "title": a["model_title"],
-                      "sha256": a["model_sha256"], "price_year": int(a["price_year"]),
-                      "currency": a["currency"]},
+            "model": {
+                "path": a["model_path"],
+                "title": a["model_title"],
+                "sha256": a["model_sha256"],
+                "price_year": int(a["price_year"]),
+                "currency": a["currency"],
+            },
             "run": {
                 "seed": a["seed"],
                 "draws": int(a["n_draws"]),
@@ -164,8 +170,14 @@ def _item_axes(plan: Plan) -> tuple[list[str], dict[str, tuple[str, str]]]:
     return names, meta
 
 
-def build_result(plan: Plan, acc: Accumulator, run: RunSettings, kept: np.ndarray | None,
-                 compile_seconds: float, run_seconds: float) -> Result:
+def build_result(
+    plan: Plan,
+    acc: Accumulator,
+    run: RunSettings,
+    kept: np.ndarray | None,
+    compile_seconds: float,
+    run_seconds: float,
+) -> Result:
     """Assemble the Dataset from the accumulated summaries (and kept draws)."""
     from mkba_sim.engine.accumulate import histogram_quantiles
 
@@ -221,7 +233,7 @@ def build_result(plan: Plan, acc: Accumulator, run: RunSettings, kept: np.ndarra
         "model_title": m.title,
         "price_year": m.settings.price_year,
         "currency": m.settings.currency,
-        "seed": str(run.seed_entropy),
+        "seed": run.seed_entropy,
         "n_draws": acc.n,
         "draws_requested": run.draws,
         "sampler": run.sampler,
@@ -230,16 +242,20 @@ def build_result(plan: Plan, acc: Accumulator, run: RunSettings, kept: np.ndarra
         "chunk_size": run.chunk_size,
         "keep_draws": int(run.keep_draws),
         "quantile_method": method,
-        "quantile_accuracy": ("exact (type 7, linear interpolation)" if kept is not None else
-                              "histogram of 65536 bins over twice the pilot range: error at "
-                              "most one bin width; NaN if outside the range"),
+        "quantile_accuracy": (
+            "exact (type 7, linear interpolation)"
+            if kept is not None
+            else "histogram of 65536 bins over twice the pilot range: error at "
+            "most one bin width; NaN if outside the range"
+        ),
         "target_mcse_p": "" if run.target_mcse_p is None else run.target_mcse_p,
         "target_mcse_mean": "" if run.target_mcse_mean is None else run.target_mcse_mean,
         "compile_seconds": compile_seconds,
         "run_seconds": run_seconds,
         "draws_per_second": acc.n / run_seconds if run_seconds > 0 else float("nan"),
-        "pm": json.dumps([{"name": p.name, "side": p.side, "note": p.note,
-                           "source": p.source} for p in m.pm]),
+        "pm": json.dumps(
+            [{"name": p.name, "side": p.side, "note": p.note, "source": p.source} for p in m.pm]
+        ),
         "notes": m.settings.notes,
         **provenance_attrs(),
     }

@@ -53,8 +53,11 @@ def replicate(model: Model, scenario: str | None = None) -> list[ReplicationRow]
         If ``scenario`` is unknown or a parameter it needs has no published value.
     """
     if scenario is not None and scenario not in model.scenarios:
-        raise ModelFileError(model.path, "scenarios", f"unknown scenario {scenario!r}; "
-                             f"choose from {sorted(model.scenarios)}")
+        raise ModelFileError(
+            model.path,
+            "scenarios",
+            f"unknown scenario {scenario!r}; choose from {sorted(model.scenarios)}",
+        )
     cache: dict[tuple[str, str], Totals] = {}
     rows = []
     for fig in model.published:
@@ -68,9 +71,19 @@ def replicate(model: Model, scenario: str | None = None) -> list[ReplicationRow]
                 cache[key] = _evaluate(model, fig.scenario, column)
             computed = float(cache[key].quantity(fig.quantity))
             diff = round(computed, fig.decimals) - published
-            rows.append(ReplicationRow(fig.quantity, fig.scenario, column, published, computed,
-                                       round(diff, fig.decimals) + 0.0, fig.decimals,
-                                       fig.source, fig.note))
+            rows.append(
+                ReplicationRow(
+                    fig.quantity,
+                    fig.scenario,
+                    column,
+                    published,
+                    computed,
+                    round(diff, fig.decimals) + 0.0,
+                    fig.decimals,
+                    fig.source,
+                    fig.note,
+                )
+            )
     return rows
 
 
@@ -79,7 +92,9 @@ def _evaluate(model: Model, scenario: str, column: str) -> Totals:
     try:
         inputs = published_inputs(sc, column)
     except KeyError as exc:
-        raise ModelFileError(model.path, f"parameters.{exc.args[0]}.published",
-                             f"scenario {scenario!r} cannot be replicated: this parameter has "
-                             "no published value") from None
+        raise ModelFileError(
+            model.path,
+            f"parameters.{exc.args[0]}.published",
+            f"scenario {scenario!r} cannot be replicated: this parameter has no published value",
+        ) from None
     return evaluate_scenario(sc, inputs)

@@ -84,7 +84,6 @@ class Normal(Distribution):
         return stats.norm(self.mu, self.sd)
 
 
-
 @dataclass(frozen=True)
 class Lognormal(Distribution):
     """Lognormal with log-scale ``mu`` and ``sigma``."""
@@ -123,7 +122,6 @@ class Lognormal(Distribution):
         return stats.lognorm(s=self.sigma, scale=math.exp(self.mu))
 
 
-
 def _fit_two_quantiles(make: Any, lo: float, hi: float, mass: float, x0: np.ndarray) -> Any:
     """Solve for log-parameters so that ``make(exp(x))`` has central interval [lo, hi]."""
     pl, ph = 0.5 - mass / 2.0, 0.5 + mass / 2.0
@@ -134,8 +132,10 @@ def _fit_two_quantiles(make: Any, lo: float, hi: float, mass: float, x0: np.ndar
 
     sol = optimize.least_squares(resid, x0, xtol=1e-14, ftol=1e-14, gtol=1e-14)
     if not sol.success or np.max(np.abs(sol.fun)) > 1e-8:
-        raise SpecError("interval", f"no distribution of this family has [{lo}, {hi}] "
-                        f"as its central {mass:.0%} interval")
+        raise SpecError(
+            "interval",
+            f"no distribution of this family has [{lo}, {hi}] as its central {mass:.0%} interval",
+        )
     return np.exp(sol.x)
 
 
@@ -154,7 +154,7 @@ class Beta(Distribution):
         p = cls.choose_parametrisation(spec)
         if p == ("interval",):
             lo, hi, mass = check_interval(spec)
-            if not (0.0 < lo and hi < 1.0):
+            if not (lo > 0.0 and hi < 1.0):
                 raise SpecError("interval", f"a beta interval must lie in (0, 1), got [{lo}, {hi}]")
             return cls.from_interval(lo, hi, mass)
         if p == ("mean", "sd"):
@@ -164,10 +164,13 @@ class Beta(Distribution):
                 raise SpecError("mean", f"a beta mean is a probability in (0, 1), got {m}")
             k = m * (1.0 - m) / s**2 - 1.0
             if k <= 0.0:
-                raise SpecError("sd", f"too large for mean {m}: need sd < {math.sqrt(m*(1-m)):.4g}")
+                raise SpecError(
+                    "sd", f"too large for mean {m}: need sd < {math.sqrt(m * (1 - m)):.4g}"
+                )
             return cls(m * k, (1.0 - m) * k)
-        return cls(_positive("alpha", number(spec, "alpha")),
-                   _positive("beta", number(spec, "beta")))
+        return cls(
+            _positive("alpha", number(spec, "alpha")), _positive("beta", number(spec, "beta"))
+        )
 
     @classmethod
     def from_interval(cls, lo: float, hi: float, mass: float = 0.95) -> Beta:
@@ -179,7 +182,6 @@ class Beta(Distribution):
 
     def scipy(self) -> Any:
         return stats.beta(self.a, self.b)
-
 
 
 @dataclass(frozen=True)
@@ -222,7 +224,6 @@ class Gamma(Distribution):
 
     def scipy(self) -> Any:
         return stats.gamma(self.shape, scale=1.0 / self.rate)
-
 
 
 def _low_mode_high(spec: Mapping[str, Any]) -> tuple[float, float, float]:
@@ -278,7 +279,6 @@ class Triangular(Distribution):
         return stats.triang((self.mode - self.low) / width, loc=self.low, scale=width)
 
 
-
 @dataclass(frozen=True)
 class Pert(Distribution):
     """PERT(low, mode, high, lambda): a scaled Beta(1 + λ m, 1 + λ (1 - m)).
@@ -303,6 +303,4 @@ class Pert(Distribution):
     def scipy(self) -> Any:
         width = self.high - self.low
         m = (self.mode - self.low) / width
-        return stats.beta(1.0 + self.lam * m, 1.0 + self.lam * (1.0 - m), loc=self.low,
-                          scale=width)
-
+        return stats.beta(1.0 + self.lam * m, 1.0 + self.lam * (1.0 - m), loc=self.low, scale=width)

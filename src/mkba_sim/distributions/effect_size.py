@@ -81,7 +81,9 @@ class EffectSize(Distribution):
         se_d = cv.se_from_ci(float(d_lo), float(d_hi), mass)
         how = spec.get("convert", "none")
         if how not in _CONVERT:
-            raise SpecError("convert", f"unknown conversion {how!r}; choose from {sorted(_CONVERT)}")
+            raise SpecError(
+                "convert", f"unknown conversion {how!r}; choose from {sorted(_CONVERT)}"
+            )
         base = 0.5
         if how == "success_rate":
             base = number(spec, "base_rate")
@@ -117,4 +119,3 @@ class EffectSize(Distribution):
     def interval(self, mass: float = 0.9) -> tuple[float, float]:
         lo, hi = self.ppf(np.array([0.5 - mass / 2.0, 0.5 + mass / 2.0]))
         return float(lo), float(hi)
-

@@ -44,8 +44,14 @@ class Accumulator:
         self.hist = np.zeros((self.n_scen, 2, N_BINS), dtype=np.int64)
         self.n_valid = np.zeros(self.n_stats, dtype=np.int64)
 
-    def add(self, n: int, block_sums: np.ndarray, block_counts: np.ndarray,
-            lane_hist: np.ndarray, n_valid: np.ndarray) -> None:
+    def add(
+        self,
+        n: int,
+        block_sums: np.ndarray,
+        block_counts: np.ndarray,
+        lane_hist: np.ndarray,
+        n_valid: np.ndarray,
+    ) -> None:
         """Merge one chunk: ``block_sums`` [B, n_stats, 2] in block order."""
         for b in range(block_sums.shape[0]):
             self.sums += block_sums[b]

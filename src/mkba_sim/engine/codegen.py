@@ -19,7 +19,7 @@ from types import ModuleType
 
 from mkba_sim.engine.plan import Plan, scenario_of
 from mkba_sim.kernels import sampling as ks
-from mkba_sim.model.expressions import BinOp, Call, Neg, Node, Num, Ref
+from mkba_sim.model.expressions import BinOp, Neg, Node, Num, Ref
 
 __all__ = ["emit", "kernel_source", "load_kernel"]
 
@@ -53,8 +53,9 @@ def _draw_body(plan: Plan) -> list[str]:
     n_streams = plan.streams.shape[0]
     lines += [f"        u[{k}] = design[row, {k}]" for k in range(n_streams)] or ["        pass"]
     lines.append("    else:")
-    lines += [f"        u[{k}] = stream_uniform(key, streams[{k}], draw)"
-              for k in range(n_streams)] or ["        pass"]
+    lines += [
+        f"        u[{k}] = stream_uniform(key, streams[{k}], draw)" for k in range(n_streams)
+    ] or ["        pass"]
     if plan.corr_ptr.shape[0] > 1:
         lines.append("    apply_copula(u, corr_members, corr_ptr, chol, chol_ptr, z)")
     for j, code in enumerate(plan.codes):
@@ -213,8 +214,9 @@ def run_chunk(start, n, block, n_lanes, key, streams, design, corr_members, corr
 def kernel_source(plan: Plan) -> str:
     """The generated module's source for ``plan``."""
     body = _evaluate_body(plan) or ["    pass"]
-    return _TEMPLATE.format(sha=plan.model.sha256[:12],
-                            draw_body="\n".join(_draw_body(plan)), body="\n".join(body))
+    return _TEMPLATE.format(
+        sha=plan.model.sha256[:12], draw_body="\n".join(_draw_body(plan)), body="\n".join(body)
+    )
 
 
 def _kernels_fingerprint() -> str:

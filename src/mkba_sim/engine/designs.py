@@ -50,22 +50,23 @@ class Design:
                 raise SimulationError(
                     f"a Latin hypercube of {n_draws:,} draws × {dim} inputs needs "
                     f"{need / 1024**3:.1f} GiB held at once; use --sampler sobol or mc for "
-                    "runs this large")
-            self._lhs = qmc.LatinHypercube(d=dim, rng=np.random.default_rng(seed)).random(
-                n_draws)
+                    "runs this large"
+                )
+            self._lhs = qmc.LatinHypercube(d=dim, rng=np.random.default_rng(seed)).random(n_draws)
         elif sampler == "sobol" and dim > 0:
             if dim > 21201:
                 raise SimulationError("Sobol sequences support at most 21201 inputs")
             bits = 30 if n_draws <= 2**30 else 64
-            self._sobol = qmc.Sobol(d=dim, scramble=True, bits=bits,
-                                    rng=np.random.default_rng(seed))
+            self._sobol = qmc.Sobol(
+                d=dim, scramble=True, bits=bits, rng=np.random.default_rng(seed)
+            )
 
     def rows(self, n: int) -> np.ndarray:
         """The next ``n`` rows (an empty (0, 0) array for Monte Carlo)."""
         start = self._pos
         self._pos += n
         if self._lhs is not None:
-            return np.ascontiguousarray(self._lhs[start:start + n])
+            return np.ascontiguousarray(self._lhs[start : start + n])
         if self._sobol is not None:
             with warnings.catch_warnings():
                 # balance properties need powers of two; the run reports its draw count

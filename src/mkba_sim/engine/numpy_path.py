@@ -32,12 +32,13 @@ def stream_uniform_numpy(key: np.uint64, stream: np.uint64, draws: np.ndarray) -
     return ((z >> np.uint64(11)).astype(np.float64) + 0.5) * (1.0 / 9007199254740992.0)
 
 
-def quantile_numpy(code: int, u: np.ndarray, fpar: np.ndarray, ipar: np.ndarray,
-                   pool: np.ndarray) -> np.ndarray:
+def quantile_numpy(
+    code: int, u: np.ndarray, fpar: np.ndarray, ipar: np.ndarray, pool: np.ndarray
+) -> np.ndarray:
     """Vectorised :func:`mkba_sim.kernels.sampling.quantile`."""
     if code == ks.TABLE:
         off = int(ipar[0])
-        bulk = pool[off:off + ks.TB_N + 1]
+        bulk = pool[off : off + ks.TB_N + 1]
         x = (u - ks.TB_EDGE) * (ks.TB_N / (1.0 - 2.0 * ks.TB_EDGE))
         k = np.clip(x.astype(np.int64), 0, ks.TB_N - 1)
         a = bulk[k]
@@ -45,7 +46,7 @@ def quantile_numpy(code: int, u: np.ndarray, fpar: np.ndarray, ipar: np.ndarray,
         tails = np.flatnonzero((u < ks.TB_EDGE) | (u > 1.0 - ks.TB_EDGE))
         if tails.size:
             ut = u[tails]
-            tail = pool[off + ks.TB_N + 1: off + ks.TB_N + 1 + ks.QT_SIZE]
+            tail = pool[off + ks.TB_N + 1 : off + ks.TB_N + 1 + ks.QT_SIZE]
             x = (np.log(ut / (1.0 - ut)) + ks.QT_LIMIT) / (2.0 * ks.QT_LIMIT / (ks.QT_SIZE - 1))
             kt = np.clip(x.astype(np.int64), 0, ks.QT_SIZE - 2)
             w = np.clip(x - kt, 0.0, 1.0)
@@ -57,8 +58,8 @@ def quantile_numpy(code: int, u: np.ndarray, fpar: np.ndarray, ipar: np.ndarray,
         return fpar[0] + u * (fpar[1] - fpar[0])
     if code == ks.DISCRETE:
         n = int(ipar[1])
-        values = pool[ipar[0]:ipar[0] + n]
-        cdf = pool[ipar[0] + n:ipar[0] + 2 * n]
+        values = pool[ipar[0] : ipar[0] + n]
+        cdf = pool[ipar[0] + n : ipar[0] + 2 * n]
         return values[np.minimum(np.searchsorted(cdf, u, side="left"), n - 1)]
     if code == ks.POSTERIOR:
         n = int(ipar[1])
@@ -78,9 +79,9 @@ def sample_numpy(plan: Plan, key: np.uint64, draws: np.ndarray, design: np.ndarr
         for k in range(n_streams):
             u[:, k] = stream_uniform_numpy(key, plan.streams[k], draws)
     for b in range(plan.corr_ptr.shape[0] - 1):
-        members = plan.corr_members[plan.corr_ptr[b]:plan.corr_ptr[b + 1]]
+        members = plan.corr_members[plan.corr_ptr[b] : plan.corr_ptr[b + 1]]
         m = members.shape[0]
-        chol = plan.chol[plan.chol_ptr[b]:plan.chol_ptr[b] + m * m].reshape(m, m)
+        chol = plan.chol[plan.chol_ptr[b] : plan.chol_ptr[b] + m * m].reshape(m, m)
         z = special.ndtri(u[:, members]) @ chol.T
         u[:, members] = np.clip(special.ndtr(z), 5e-324, 1.0 - 1.1102230246251565e-16)
     p = np.empty((n, len(plan.instances)), order="F")
@@ -91,10 +92,19 @@ def sample_numpy(plan: Plan, key: np.uint64, draws: np.ndarray, design: np.ndarr
     return p
 
 
-def run_chunk_numpy(plan: Plan, start: int, n: int, block: int, key: np.uint64,
-                    design: np.ndarray, shift: np.ndarray, hist_lo: np.ndarray,
-                    hist_scale: np.ndarray, n_bins: int,
-                    keep: bool) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray | None]:
+def run_chunk_numpy(
+    plan: Plan,
+    start: int,
+    n: int,
+    block: int,
+    key: np.uint64,
+    design: np.ndarray,
+    shift: np.ndarray,
+    hist_lo: np.ndarray,
+    hist_scale: np.ndarray,
+    n_bins: int,
+    keep: bool,
+) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray | None]:
     """NumPy version of the generated ``run_chunk``; returns (sums, counts, hist, kept)."""
     draws = np.arange(start, start + n, dtype=np.int64)
     p = sample_numpy(plan, key, draws, design)
@@ -135,8 +145,11 @@ def run_chunk_numpy(plan: Plan, start: int, n: int, block: int, key: np.uint64,
         for h, v in enumerate((net, bcr)):
             v = v[np.isfinite(v)]
             f = (v - hist_lo[s, h]) * hist_scale[s, h]
-            idx = np.where(f < 0.0, 0, np.where(f >= n_bins - 2, n_bins - 1,
-                                                np.floor(np.clip(f, 0, n_bins)) + 1))
+            idx = np.where(
+                f < 0.0,
+                0,
+                np.where(f >= n_bins - 2, n_bins - 1, np.floor(np.clip(f, 0, n_bins)) + 1),
+            )
             hist[0, s, h] += np.bincount(idx.astype(np.int64), minlength=n_bins)
     kept = np.concatenate([p, stats], axis=1) if keep else None
     return sums, counts, hist, kept

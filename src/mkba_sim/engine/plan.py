@@ -81,8 +81,9 @@ def check_scenarios(model: Model, scenarios: tuple[str, ...] | None) -> tuple[st
     names = tuple(scenarios) if scenarios else tuple(model.scenarios)
     for n in names:
         if n not in model.scenarios:
-            raise SimulationError(f"{model.path}: unknown scenario {n!r}; "
-                                  f"choose from {sorted(model.scenarios)}")
+            raise SimulationError(
+                f"{model.path}: unknown scenario {n!r}; choose from {sorted(model.scenarios)}"
+            )
     return names
 
 
@@ -99,7 +100,9 @@ def make_plan(model: Model, scenarios: tuple[str, ...] | None = None) -> Plan:
         for pname, p in sc.parameters.items():
             k = (pname, p.dist)
             if k not in index:
-                label = pname if not any(i.name == pname for i in instances) else f"{pname}@{sc.name}"
+                label = (
+                    pname if not any(i.name == pname for i in instances) else f"{pname}@{sc.name}"
+                )
                 stream = -1
                 if p.dist.is_random:
                     slabel = p.dist.group if isinstance(p.dist, Posterior) else pname

@@ -41,7 +41,7 @@ class RunSettings:
     """What was asked for; stamped on the result."""
 
     draws: int
-    seed_entropy: int
+    seed_entropy: str
     sampler: str
     threads: int
     chunk_size: int
@@ -77,13 +77,21 @@ class _Runner:
         self.key = key
         self.kernel = load_kernel(plan, cache_root() / "kernels") if backend == "numba" else None
 
-    def chunk(self, start: int, n: int, design: np.ndarray, shift: np.ndarray,
-              hist_lo: np.ndarray, hist_scale: np.ndarray,
-              keep: bool) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray | None]:
+    def chunk(
+        self,
+        start: int,
+        n: int,
+        design: np.ndarray,
+        shift: np.ndarray,
+        hist_lo: np.ndarray,
+        hist_scale: np.ndarray,
+        keep: bool,
+    ) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray | None]:
         plan = self.plan
         if self.kernel is None:
-            return run_chunk_numpy(plan, start, n, BLOCK, self.key, design, shift, hist_lo,
-                                   hist_scale, N_BINS, keep)
+            return run_chunk_numpy(
+                plan, start, n, BLOCK, self.key, design, shift, hist_lo, hist_scale, N_BINS, keep
+            )
         n_blocks = (n + BLOCK - 1) // BLOCK
         n_scen = len(plan.scenarios)
         sums = np.empty((n_blocks, plan.n_stats, 2))
@@ -95,11 +103,34 @@ class _Runner:
         numba.set_num_threads(self.threads)
         try:
             self.kernel.run_chunk(
-                np.int64(start), np.int64(n), np.int64(BLOCK), np.int64(self.threads),
-                self.key, plan.streams, design, plan.corr_members, plan.corr_ptr, plan.chol,
-                plan.chol_ptr, plan.codes, plan.stream_of, plan.fpar, plan.ipar, plan.pool,
-                plan.item_ptr, plan.is_benefit, plan.pv_weight, shift, hist_lo, hist_scale,
-                sums, counts, hist, keep, kept)
+                np.int64(start),
+                np.int64(n),
+                np.int64(BLOCK),
+                np.int64(self.threads),
+                self.key,
+                plan.streams,
+                design,
+                plan.corr_members,
+                plan.corr_ptr,
+                plan.chol,
+                plan.chol_ptr,
+                plan.codes,
+                plan.stream_of,
+                plan.fpar,
+                plan.ipar,
+                plan.pool,
+                plan.item_ptr,
+                plan.is_benefit,
+                plan.pv_weight,
+                shift,
+                hist_lo,
+                hist_scale,
+                sums,
+                counts,
+                hist,
+                keep,
+                kept,
+            )
         finally:
             numba.set_num_threads(previous)
         return sums, counts, hist, (kept if keep else None)
@@ -183,11 +214,14 @@ def simulate_model(
         raise SimulationError(f"unknown sampler {sampler!r}; choose from {', '.join(SAMPLERS)}")
     if backend not in BACKENDS:
         raise SimulationError(f"unknown backend {backend!r}; choose from {', '.join(BACKENDS)}")
-    n_threads = numba.config.NUMBA_NUM_THREADS if threads is None else _check_int(
-        "threads", threads, 1)
+    n_threads = (
+        numba.config.NUMBA_NUM_THREADS if threads is None else _check_int("threads", threads, 1)
+    )
     if n_threads > numba.config.NUMBA_NUM_THREADS:
-        raise SimulationError(f"threads must be at most {numba.config.NUMBA_NUM_THREADS} "
-                              "(NUMBA_NUM_THREADS) on this machine")
+        raise SimulationError(
+            f"threads must be at most {numba.config.NUMBA_NUM_THREADS} "
+            "(NUMBA_NUM_THREADS) on this machine"
+        )
     chunk = DEFAULT_CHUNK if chunk_size is None else _check_int("chunk_size", chunk_size, 1)
     chunk = -(-chunk // BLOCK) * BLOCK
     targets = (target_mcse_p, target_mcse_mean)
@@ -196,8 +230,10 @@ def simulate_model(
             raise SimulationError(f"{name} must be a positive number, got {t!r}")
     precision = any(t is not None for t in targets)
     if precision and sampler != "mc":
-        raise SimulationError("precision targets need plain Monte Carlo (--sampler mc): "
-                              "quasi-random designs have no simple standard error")
+        raise SimulationError(
+            "precision targets need plain Monte Carlo (--sampler mc): "
+            "quasi-random designs have no simple standard error"
+        )
     ss = _seed_sequence(seed)
     key = np.uint64(ss.generate_state(1, dtype=np.uint64)[0])
     design_seed = np.random.SeedSequence(ss.entropy, spawn_key=(*ss.spawn_key, 1))
@@ -209,8 +245,9 @@ def simulate_model(
     n_pilot = min(draws, PILOT)
     pilot_rows = Design(sampler, draws, dim, design_seed).rows(n_pilot)
     zero_lo, one_scale = np.zeros((len(plan.scenarios), 2)), np.ones((len(plan.scenarios), 2))
-    _, _, _, pilot_kept = runner.chunk(0, n_pilot, pilot_rows, np.zeros(plan.n_stats), zero_lo,
-                                       one_scale, True)
+    _, _, _, pilot_kept = runner.chunk(
+        0, n_pilot, pilot_rows, np.zeros(plan.n_stats), zero_lo, one_scale, True
+    )
     assert pilot_kept is not None
     shift, hist_lo, hist_scale = _pilot_ranges(plan, pilot_kept)
     compile_seconds = time.perf_counter() - t0
@@ -224,8 +261,9 @@ def simulate_model(
     t1 = time.perf_counter()
     while start < draws:
         n = min(chunk, draws - start)
-        sums, counts, hist, kept = runner.chunk(start, n, design.rows(n), shift, hist_lo,
-                                                hist_scale, keep_draws)
+        sums, counts, hist, kept = runner.chunk(
+            start, n, design.rows(n), shift, hist_lo, hist_scale, keep_draws
+        )
         n_valid = np.full(plan.n_stats, n, dtype=np.int64)
         n_valid[bcr_idx] = counts[:, :, 2].sum(axis=0)
         acc.add(n, sums, counts, hist, n_valid)
@@ -237,14 +275,24 @@ def simulate_model(
         if precision and _targets_met(acc, net_idx, target_mcse_p, target_mcse_mean):
             break
     run_seconds = time.perf_counter() - t1
-    settings = RunSettings(acc.n, int(ss.entropy), sampler, n_threads, chunk, backend,  # type: ignore[arg-type]
-                           keep_draws, target_mcse_p, target_mcse_mean)
+    settings = RunSettings(
+        acc.n,
+        str(ss.entropy) + (f" spawn_key={ss.spawn_key}" if ss.spawn_key else ""),
+        sampler,
+        n_threads,
+        chunk,
+        backend,
+        keep_draws,
+        target_mcse_p,
+        target_mcse_mean,
+    )
     kept_all = np.concatenate(kept_parts) if kept_parts else None
     return build_result(plan, acc, settings, kept_all, compile_seconds, run_seconds)
 
 
-def _targets_met(acc: Accumulator, net_idx: list[int], target_p: float | None,
-                 target_mean: float | None) -> bool:
+def _targets_met(
+    acc: Accumulator, net_idx: list[int], target_p: float | None, target_mean: float | None
+) -> bool:
     if acc.n < 2 * BLOCK:
         return False
     p, _, _ = acc.probabilities()

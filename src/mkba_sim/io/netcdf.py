@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import os
 from pathlib import Path
+from typing import Literal
 
 import xarray as xr
 
@@ -11,7 +12,7 @@ from mkba_sim.io.atomic import atomic_path
 
 __all__ = ["load_dataset", "save_dataset"]
 
-_ENGINE = "h5netcdf"
+_ENGINE: Literal["h5netcdf"] = "h5netcdf"
 
 
 def save_dataset(ds: xr.Dataset, target: str | os.PathLike[str]) -> Path:

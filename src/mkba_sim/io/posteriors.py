@@ -24,8 +24,9 @@ __all__ = ["attach_posteriors", "needs_posteriors"]
 def needs_posteriors(model: Model, scenarios: tuple[str, ...] | None = None) -> bool:
     """True if any chosen scenario has a posterior parameter."""
     names = scenarios or tuple(model.scenarios)
-    return any(isinstance(p.dist, Posterior) for n in names
-               for p in model.scenarios[n].parameters.values())
+    return any(
+        isinstance(p.dist, Posterior) for n in names for p in model.scenarios[n].parameters.values()
+    )
 
 
 def _file_draws(model: Model, dist: Posterior, key: str) -> np.ndarray:
@@ -38,17 +39,26 @@ def _file_draws(model: Model, dist: Posterior, key: str) -> np.ndarray:
         else:
             ds = load_dataset(path)
             if dist.variable not in ds:
-                raise ModelFileError(model.path, key, f"{path.name} has no variable "
-                                     f"{dist.variable!r}; it has {sorted(map(str, ds))}")
+                raise ModelFileError(
+                    model.path,
+                    key,
+                    f"{path.name} has no variable {dist.variable!r}; it has {sorted(map(str, ds))}",
+                )
             arr = ds[dist.variable].values
     except (OSError, ValueError) as exc:
-        raise ModelFileError(model.path, key, f"cannot read draws from {path.name}: "
-                             f"{exc}") from None
+        raise ModelFileError(
+            model.path, key, f"cannot read draws from {path.name}: {exc}"
+        ) from None
     return np.asarray(arr, dtype=np.float64).ravel()
 
 
-def attach_posteriors(model: Model, scenarios: tuple[str, ...] | None = None, *,
-                      cache_dir: Path | None = None, strict: bool = True) -> Model:
+def attach_posteriors(
+    model: Model,
+    scenarios: tuple[str, ...] | None = None,
+    *,
+    cache_dir: Path | None = None,
+    strict: bool = True,
+) -> Model:
     """Return ``model`` with draws loaded into every posterior parameter."""
     names = scenarios or tuple(model.scenarios)
     wanted: dict[tuple[str, str | None], set[str]] = {}
@@ -62,9 +72,9 @@ def attach_posteriors(model: Model, scenarios: tuple[str, ...] | None = None, *,
 
         kwargs = {"prior": prior} if prior else {}
         try:
-            loaded[(source, prior)] = bayes.load_posterior(source, sorted(variables),
-                                                           cache_dir=cache_dir, strict=strict,
-                                                           **kwargs)
+            loaded[(source, prior)] = bayes.load_posterior(
+                source, sorted(variables), cache_dir=cache_dir, strict=strict, **kwargs
+            )
         except MkbaError as exc:
             raise ModelFileError(model.path, "parameters", str(exc)) from None
     scenarios_new = {}

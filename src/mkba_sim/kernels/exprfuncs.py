@@ -6,7 +6,7 @@ import math
 
 from numba import njit
 
-__all__ = ["fmax", "fmin", "flog", "fsqrt"]
+__all__ = ["flog", "fmax", "fmin", "fsqrt"]
 
 
 @njit(cache=True, inline="always")

@@ -89,7 +89,7 @@ def q_table(u: float, pool: np.ndarray, off: np.int64) -> float:
 def q_discrete(u: float, pool: np.ndarray, off: np.int64, n: np.int64) -> float:
     """DISCRETE quantile: pool[off:off+n] support values, pool[off+n:off+2n] their CDF."""
     lo = 0
-    hi = n - 1
+    hi = int(n) - 1
     while lo < hi:
         mid = (lo + hi) // 2
         if pool[off + n + mid] < u:
@@ -104,7 +104,7 @@ def q_posterior(u: float, pool: np.ndarray, off: np.int64, n: np.int64) -> float
     """POSTERIOR: draw number floor(u n) of the n stored draws."""
     k = int(u * n)
     if k >= n:
-        k = n - 1
+        k = int(n) - 1
     return pool[off + k]
 
 

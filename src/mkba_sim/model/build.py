@@ -83,12 +83,15 @@ def build_model(raw: Mapping[str, Any], *, path: str = "<string>", sha256: str =
     base_parts = _Parts(
         settings=settings,
         populations=dict(spec.populations),
-        parameters={n: _parameter(n, b, ctx, f"parameters.{n}") for n, b in spec.parameters.items()},
+        parameters={
+            n: _parameter(n, b, ctx, f"parameters.{n}") for n, b in spec.parameters.items()
+        },
         derived={n: _derived(n, d, ctx, f"derived.{n}") for n, d in spec.derived.items()},
         items=[_item(it, ctx, f"items[{i}]") for i, it in enumerate(spec.items)],
     )
-    scenarios = {"base": _finish("base", "the model as written", base_parts, spec.correlations,
-                                 ctx)}
+    scenarios = {
+        "base": _finish("base", "the model as written", base_parts, spec.correlations, ctx)
+    }
     parts = {"base": base_parts}
     for name in _extends_order(spec.scenarios, ctx):
         if name == "base" or name in RESERVED:
@@ -99,11 +102,13 @@ def build_model(raw: Mapping[str, Any], *, path: str = "<string>", sha256: str =
         scenarios[name] = _finish(name, sspec.description, parts[name], spec.correlations, ctx)
     published = tuple(_published(spec, scenarios, ctx))
     pm = tuple(PmItem(p.name, p.side, p.note, p.source) for p in spec.pm)
-    return Model(path=path, sha256=sha256, settings=settings, scenarios=scenarios, pm=pm,
-                 published=published)
+    return Model(
+        path=path, sha256=sha256, settings=settings, scenarios=scenarios, pm=pm, published=published
+    )
 
 
 # --------------------------------------------------------------------------- structure
+
 
 def _structure(raw: Mapping[str, Any], ctx: _Ctx) -> FileSpec:
     try:
@@ -152,10 +157,12 @@ def _pydantic_message(err: Mapping[str, Any]) -> str:
 
 # --------------------------------------------------------------------------- pieces
 
+
 def _check_name(name: str, ctx: _Ctx, key: str) -> None:
     if not _NAME.match(name):
-        raise ctx.error(key, f"{name!r} is not a valid name: use letters, digits and _ "
-                        "and start with a letter")
+        raise ctx.error(
+            key, f"{name!r} is not a valid name: use letters, digits and _ and start with a letter"
+        )
     if name in FUNCTIONS or name in RESERVED:
         raise ctx.error(key, f"{name!r} is reserved; choose another name")
 
@@ -171,23 +178,34 @@ def _parameter(name: str, body: Mapping[str, Any], ctx: _Ctx, key: str) -> Param
         if k in body and not isinstance(body[k], str):
             raise ctx.error(f"{key}.{k}", f"must be a string, got {body[k]!r}")
     if not body.get("source"):
-        raise ctx.error(f"{key}.source", "is required: say where the number comes from "
-                        "(file, table, page)")
+        raise ctx.error(
+            f"{key}.source", "is required: say where the number comes from (file, table, page)"
+        )
     pub = {k: _opt_number(body, k, ctx, key) for k in _COMMON[:3]}
     published = pub["published"]
     if published is None and dist.family == "fixed":
         published = dist.mean()
     if published is None and dist.family != "posterior":
-        raise ctx.error(f"{key}.published", "is required: the value the study used "
-                        "(replication mode puts the parameter there)")
+        raise ctx.error(
+            f"{key}.published",
+            "is required: the value the study used (replication mode puts the parameter there)",
+        )
     for k, v in pub.items():
         if v is not None:
             _check_support(dist, v, ctx, f"{key}.{k}")
     unit = body.get("unit")
     if unit is not None:
         _unit(unit, ctx, f"{key}.unit")
-    return Parameter(name, dist, published, pub["published_low"], pub["published_high"],
-                     unit, body["source"], body.get("note", ""))
+    return Parameter(
+        name,
+        dist,
+        published,
+        pub["published_low"],
+        pub["published_high"],
+        unit,
+        body["source"],
+        body.get("note", ""),
+    )
 
 
 def _opt_number(body: Mapping[str, Any], k: str, ctx: _Ctx, key: str) -> float | None:
@@ -234,18 +252,33 @@ def _derived(name: str, raw: DerivedRaw, ctx: _Ctx, key: str) -> Derived:
 def _item(spec: ItemSpec, ctx: _Ctx, key: str) -> Item:
     if spec.unit is not None:
         _unit(spec.unit, ctx, f"{key}.unit")
-    return Item(spec.name, spec.side, spec.stakeholder, _expr(spec.value, ctx, f"{key}.value"),
-                tuple(spec.years), spec.decay, spec.unit, spec.source, spec.note)
+    return Item(
+        spec.name,
+        spec.side,
+        spec.stakeholder,
+        _expr(spec.value, ctx, f"{key}.value"),
+        tuple(spec.years),
+        spec.decay,
+        spec.unit,
+        spec.source,
+        spec.note,
+    )
 
 
 # --------------------------------------------------------------------------- scenarios
 
+
 class _Parts:
     """A scenario's unresolved pieces, so that ``extends`` can build on them."""
 
-    def __init__(self, settings: Settings, populations: dict[str, float],
-                 parameters: dict[str, Parameter], derived: dict[str, Derived],
-                 items: list[Item]) -> None:
+    def __init__(
+        self,
+        settings: Settings,
+        populations: dict[str, float],
+        parameters: dict[str, Parameter],
+        derived: dict[str, Derived],
+        items: list[Item],
+    ) -> None:
         self.settings = settings
         self.populations = populations
         self.parameters = parameters
@@ -261,15 +294,18 @@ def _extends_order(scenarios: Mapping[str, ScenarioSpec], ctx: _Ctx) -> list[str
         if state.get(name) == 2:
             return
         if state.get(name) == 1:
-            cycle = " -> ".join([*chain[chain.index(name):], name])
-            raise ctx.error(f"scenarios.{name}.extends", f"scenarios extend each other in a "
-                            f"circle: {cycle}")
+            cycle = " -> ".join([*chain[chain.index(name) :], name])
+            raise ctx.error(
+                f"scenarios.{name}.extends", f"scenarios extend each other in a circle: {cycle}"
+            )
         state[name] = 1
         parent = scenarios[name].extends
         if parent is not None and parent != "base":
             if parent not in scenarios:
-                raise ctx.error(f"scenarios.{name}.extends", f"unknown scenario {parent!r}"
-                                f"{_suggest(parent, ['base', *scenarios])}")
+                raise ctx.error(
+                    f"scenarios.{name}.extends",
+                    f"unknown scenario {parent!r}{_suggest(parent, ['base', *scenarios])}",
+                )
             visit(parent, [*chain, name])
         state[name] = 2
         order.append(name)
@@ -292,8 +328,9 @@ def _override(parent: _Parts, s: ScenarioSpec, ctx: _Ctx, key: str) -> _Parts:
     existing = {it.name for it in items}
     for i, drop in enumerate(s.drop_items):
         if drop not in existing:
-            raise ctx.error(f"{key}.drop_items[{i}]", f"no item called {drop!r}"
-                            f"{_suggest(drop, existing)}")
+            raise ctx.error(
+                f"{key}.drop_items[{i}]", f"no item called {drop!r}{_suggest(drop, existing)}"
+            )
     items = [it for it in items if it.name not in set(s.drop_items)]
     for i, ispec in enumerate(s.items):
         new = _item(ispec, ctx, f"{key}.items[{i}]")
@@ -301,13 +338,17 @@ def _override(parent: _Parts, s: ScenarioSpec, ctx: _Ctx, key: str) -> _Parts:
     return _Parts(replace(parent.settings, **overrides), populations, params, derived, items)
 
 
-def _finish(name: str, description: str, parts: _Parts,
-            corr_specs: list[CorrelationSpec], ctx: _Ctx) -> Scenario:
+def _finish(
+    name: str, description: str, parts: _Parts, corr_specs: list[CorrelationSpec], ctx: _Ctx
+) -> Scenario:
     where = "" if name == "base" else f" (in scenario {name!r})"
     # names must be unique across populations, parameters and derived quantities
     seen: dict[str, str] = {}
-    for kind, keys in (("populations", parts.populations), ("parameters", parts.parameters),
-                       ("derived", parts.derived)):
+    for kind, keys in (
+        ("populations", parts.populations),
+        ("parameters", parts.parameters),
+        ("derived", parts.derived),
+    ):
         for n in keys:
             if kind == "populations":
                 _check_name(n, ctx, f"populations.{n}")
@@ -326,17 +367,31 @@ def _finish(name: str, description: str, parts: _Parts,
             raise ctx.error(key, f"two items are called {it.name!r}{where}")
         item_names.add(it.name)
         for ref in sorted(names(it.expr) - known):
-            raise ctx.error(f"{key}.value", f"refers to undefined name {ref!r}{where}"
-                            f"{_suggest(ref, known)}")
+            raise ctx.error(
+                f"{key}.value", f"refers to undefined name {ref!r}{where}{_suggest(ref, known)}"
+            )
         bad = [y for y in it.years if not 1 <= y <= parts.settings.horizon_years]
         if bad:
-            raise ctx.error(f"{key}.years", f"year {bad[0]} is outside 1..horizon_years = "
-                            f"{parts.settings.horizon_years}{where}")
+            raise ctx.error(
+                f"{key}.years",
+                f"year {bad[0]} is outside 1..horizon_years = "
+                f"{parts.settings.horizon_years}{where}",
+            )
     _check_units(parts, derived, ctx, where)
-    correlations = tuple(_correlation(c, parts.parameters, ctx, f"correlations[{i}]")
-                         for i, c in enumerate(corr_specs))
-    return Scenario(name, description, parts.settings, dict(parts.populations),
-                    dict(parts.parameters), tuple(derived), tuple(parts.items), correlations)
+    correlations = tuple(
+        _correlation(c, parts.parameters, ctx, f"correlations[{i}]")
+        for i, c in enumerate(corr_specs)
+    )
+    return Scenario(
+        name,
+        description,
+        parts.settings,
+        dict(parts.populations),
+        dict(parts.parameters),
+        tuple(derived),
+        tuple(parts.items),
+        correlations,
+    )
 
 
 def _order_derived(parts: _Parts, ctx: _Ctx, where: str) -> list[Derived]:
@@ -348,14 +403,15 @@ def _order_derived(parts: _Parts, ctx: _Ctx, where: str) -> list[Derived]:
         if state.get(n) == 2:
             return
         if state.get(n) == 1:
-            cycle = " -> ".join([*chain[chain.index(n):], n])
+            cycle = " -> ".join([*chain[chain.index(n) :], n])
             raise ctx.error(f"derived.{n}", f"circular reference: {cycle}{where}")
         state[n] = 1
         d = parts.derived[n]
         for ref in sorted(names(d.expr)):
             if ref not in known:
-                raise ctx.error(f"derived.{n}", f"refers to undefined name {ref!r}{where}"
-                                f"{_suggest(ref, known)}")
+                raise ctx.error(
+                    f"derived.{n}", f"refers to undefined name {ref!r}{where}{_suggest(ref, known)}"
+                )
             if ref in parts.derived:
                 visit(ref, [*chain, n])
         state[n] = 2
@@ -380,10 +436,13 @@ def _check_units(parts: _Parts, derived: list[Derived], ctx: _Ctx, where: str) -
             raise ctx.error(f"derived.{d.name}", f"unit mismatch: {exc}{where}") from None
         inferred = None if got is None or got is LITERAL else got
         if declared is not None and isinstance(inferred, Unit) and inferred != declared:
-            raise ctx.error(f"derived.{d.name}.unit", f"declared {declared} but the expression "
-                            f"gives {inferred}{where}")
-        units[d.name] = declared if declared is not None else (
-            inferred if isinstance(inferred, Unit) else None)
+            raise ctx.error(
+                f"derived.{d.name}.unit",
+                f"declared {declared} but the expression gives {inferred}{where}",
+            )
+        units[d.name] = (
+            declared if declared is not None else (inferred if isinstance(inferred, Unit) else None)
+        )
     money = parse_unit(parts.settings.currency)
     per_year = money / parse_unit("year")
     for i, it in enumerate(parts.items):
@@ -393,35 +452,46 @@ def _check_units(parts: _Parts, derived: list[Derived], ctx: _Ctx, where: str) -
         except UnitError as exc:
             raise ctx.error(f"{key}.value", f"unit mismatch: {exc}{where}") from None
         if isinstance(got, Unit) and got not in (money, per_year):
-            raise ctx.error(f"{key}.value", f"evaluates to {got}, but a ledger item must be "
-                            f"money ({money} or {per_year}){where}")
+            raise ctx.error(
+                f"{key}.value",
+                f"evaluates to {got}, but a ledger item must be "
+                f"money ({money} or {per_year}){where}",
+            )
         if it.unit is not None:
             declared = parse_unit(it.unit)
             if declared not in (money, per_year):
-                raise ctx.error(f"{key}.unit", f"a ledger item is money ({money} or "
-                                f"{per_year}), not {declared}")
+                raise ctx.error(
+                    f"{key}.unit", f"a ledger item is money ({money} or {per_year}), not {declared}"
+                )
             if isinstance(got, Unit) and got != declared:
                 raise ctx.error(f"{key}.unit", f"declared {declared} but the value gives {got}")
 
 
-def _correlation(spec: CorrelationSpec, params: Mapping[str, Parameter], ctx: _Ctx,
-                 key: str) -> Correlation:
+def _correlation(
+    spec: CorrelationSpec, params: Mapping[str, Parameter], ctx: _Ctx, key: str
+) -> Correlation:
     n = len(spec.names)
     if len(set(spec.names)) != n:
         raise ctx.error(f"{key}.names", "a name appears twice")
     for i, name in enumerate(spec.names):
         if name not in params:
-            raise ctx.error(f"{key}.names[{i}]", f"no parameter called {name!r}"
-                            f"{_suggest(name, params)}")
+            raise ctx.error(
+                f"{key}.names[{i}]", f"no parameter called {name!r}{_suggest(name, params)}"
+            )
         dist = params[name].dist
         if not dist.is_random or isinstance(dist, Posterior):
-            raise ctx.error(f"{key}.names[{i}]", f"{name!r} is {dist.family}; only sampled "
-                            "parameters can be correlated (posterior draws keep their own "
-                            "joint dependence)")
+            raise ctx.error(
+                f"{key}.names[{i}]",
+                f"{name!r} is {dist.family}; only sampled "
+                "parameters can be correlated (posterior draws keep their own "
+                "joint dependence)",
+            )
     m = np.asarray(spec.matrix, dtype=np.float64)
     if m.shape != (n, n):
-        raise ctx.error(f"{key}.matrix", f"must be {n}×{n} to match names, got shape "
-                        f"{'x'.join(map(str, m.shape))}")
+        raise ctx.error(
+            f"{key}.matrix",
+            f"must be {n}×{n} to match names, got shape {'x'.join(map(str, m.shape))}",
+        )
     if not np.allclose(m, m.T, atol=1e-12):
         raise ctx.error(f"{key}.matrix", "is not symmetric")
     if not np.allclose(np.diag(m), 1.0):
@@ -435,28 +505,44 @@ def _correlation(spec: CorrelationSpec, params: Mapping[str, Parameter], ctx: _C
     try:
         chol = np.linalg.cholesky(m)
     except np.linalg.LinAlgError:
-        raise ctx.error(f"{key}.matrix", "is not positive definite (no valid joint "
-                        "distribution has these correlations)") from None
+        raise ctx.error(
+            f"{key}.matrix",
+            "is not positive definite (no valid joint distribution has these correlations)",
+        ) from None
     return Correlation(tuple(spec.names), m, chol)
 
 
-def _published(spec: FileSpec, scenarios: Mapping[str, Scenario],
-               ctx: _Ctx) -> list[PublishedFigure]:
+def _published(
+    spec: FileSpec, scenarios: Mapping[str, Scenario], ctx: _Ctx
+) -> list[PublishedFigure]:
     out = []
     for i, p in enumerate(spec.published):
         key = f"published[{i}]"
         if p.scenario not in scenarios:
-            raise ctx.error(f"{key}.scenario", f"unknown scenario {p.scenario!r}"
-                            f"{_suggest(p.scenario, scenarios)}")
+            raise ctx.error(
+                f"{key}.scenario",
+                f"unknown scenario {p.scenario!r}{_suggest(p.scenario, scenarios)}",
+            )
         sc = scenarios[p.scenario]
-        known = RESERVED | {it.name for it in sc.items} | {d.name for d in sc.derived} | set(
-            sc.parameters) | set(sc.populations)
+        known = (
+            RESERVED
+            | {it.name for it in sc.items}
+            | {d.name for d in sc.derived}
+            | set(sc.parameters)
+            | set(sc.populations)
+        )
         if p.quantity not in known:
-            raise ctx.error(f"{key}.quantity", f"{p.quantity!r} is not net, benefits, costs, "
-                            f"bcr, an item or a name in scenario {p.scenario!r}"
-                            f"{_suggest(p.quantity, known)}")
-        out.append(PublishedFigure(p.quantity, p.scenario, p.value, p.low, p.high, p.decimals,
-                                   p.source, p.note))
+            raise ctx.error(
+                f"{key}.quantity",
+                f"{p.quantity!r} is not net, benefits, costs, "
+                f"bcr, an item or a name in scenario {p.scenario!r}"
+                f"{_suggest(p.quantity, known)}",
+            )
+        out.append(
+            PublishedFigure(
+                p.quantity, p.scenario, p.value, p.low, p.high, p.decimals, p.source, p.note
+            )
+        )
     return out
 
 

@@ -142,8 +142,9 @@ def _convert(node: ast.AST, depth: int) -> Node:
     if isinstance(node, ast.BinOp):
         op = _BINOPS.get(type(node.op))
         if op is None:
-            raise ExpressionError(f"operator {type(node.op).__name__} is not allowed; "
-                                  "use + - * / **")
+            raise ExpressionError(
+                f"operator {type(node.op).__name__} is not allowed; use + - * / **"
+            )
         return BinOp(op, _convert(node.left, depth + 1), _convert(node.right, depth + 1))
     if isinstance(node, ast.UnaryOp):
         if isinstance(node.op, ast.USub):
@@ -154,8 +155,9 @@ def _convert(node: ast.AST, depth: int) -> Node:
     if isinstance(node, ast.Call):
         if not isinstance(node.func, ast.Name) or node.func.id not in FUNCTIONS:
             shown = node.func.id if isinstance(node.func, ast.Name) else "this call"
-            raise ExpressionError(f"function {shown!r} is not allowed; "
-                                  f"allowed: {', '.join(sorted(FUNCTIONS))}")
+            raise ExpressionError(
+                f"function {shown!r} is not allowed; allowed: {', '.join(sorted(FUNCTIONS))}"
+            )
         if node.keywords:
             raise ExpressionError("keyword arguments are not allowed")
         lo, hi = FUNCTIONS[node.func.id]
@@ -166,9 +168,11 @@ def _convert(node: ast.AST, depth: int) -> Node:
         if any(isinstance(a, ast.Starred) for a in node.args):
             raise ExpressionError("starred arguments are not allowed")
         return Call(node.func.id, tuple(_convert(a, depth + 1) for a in node.args))
-    raise ExpressionError(f"{type(node).__name__} is not allowed in an expression; only "
-                          "numbers, names, + - * / **, parentheses and "
-                          f"{', '.join(sorted(FUNCTIONS))}")
+    raise ExpressionError(
+        f"{type(node).__name__} is not allowed in an expression; only "
+        "numbers, names, + - * / **, parentheses and "
+        f"{', '.join(sorted(FUNCTIONS))}"
+    )
 
 
 def walk(node: Node) -> Iterator[Node]:

@@ -21,18 +21,33 @@ def fmt_number(x: float, decimals: int = 0) -> str:
 def replication_table(model: Model, rows: Sequence[ReplicationRow]) -> str:
     """Published figures beside the model's, with the difference, one row per figure."""
     head = ("scenario", "quantity", "column", "published", "model", "difference", "source")
-    body = [(r.scenario, r.quantity, r.column, fmt_number(r.published, r.decimals),
-             fmt_number(r.computed, r.decimals), fmt_number(r.difference, r.decimals), r.source)
-            for r in rows]
+    body = [
+        (
+            r.scenario,
+            r.quantity,
+            r.column,
+            fmt_number(r.published, r.decimals),
+            fmt_number(r.computed, r.decimals),
+            fmt_number(r.difference, r.decimals),
+            r.source,
+        )
+        for r in rows
+    ]
     widths = [max(len(str(x)) for x in col) for col in zip(head, *body, strict=True)]
     right = {3, 4, 5}
 
     def line(cells: Sequence[str]) -> str:
-        return "  ".join(c.rjust(w) if i in right else c.ljust(w)
-                         for i, (c, w) in enumerate(zip(cells, widths, strict=True))).rstrip()
+        return "  ".join(
+            c.rjust(w) if i in right else c.ljust(w)
+            for i, (c, w) in enumerate(zip(cells, widths, strict=True))
+        ).rstrip()
 
-    out = [f"Replication of {model.title!r} ({model.path})", "", line(head),
-           line(["-" * w for w in widths])]
+    out = [
+        f"Replication of {model.title!r} ({model.path})",
+        "",
+        line(head),
+        line(["-" * w for w in widths]),
+    ]
     out += [line(b) for b in body]
     n_ok = sum(r.difference == 0 for r in rows)
     out += ["", f"{n_ok} of {len(rows)} published figures reproduced exactly."]
@@ -54,22 +69,31 @@ def run_summary(result: Result) -> str:
     doc = result.to_dict()
     run = doc["run"]
     cur = doc["model"]["currency"]
-    out = [f"{doc['model']['title']} — {run['draws']:,} draws ({run['sampler']}, seed "
-           f"{run['seed']}), prices {doc['model']['price_year']} {cur}", ""]
+    out = [
+        f"{doc['model']['title']} — {run['draws']:,} draws ({run['sampler']}, seed "
+        f"{run['seed']}), prices {doc['model']['price_year']} {cur}",
+        "",
+    ]
     for name, s in doc["scenarios"].items():
         net, bcr = s["net"], s["bcr"]
         p, pm = s["p_net_positive"], s["p_net_positive_mcse"]
         out.append(f"Scenario {name}: {s['description']}")
         out.append(f"  P(net > 0)         {p:.2%} ± {pm:.3%} (MCSE)")
-        out.append(f"  net balance        mean {fmt_number(net['mean'])} "
-                   f"± {fmt_number(net['mcse'])}; 90% interval {_interval(net['interval90'])}")
-        out.append(f"  benefits / costs   {fmt_number(s['benefits']['mean'])} / "
-                   f"{fmt_number(s['costs']['mean'])}")
+        out.append(
+            f"  net balance        mean {fmt_number(net['mean'])} "
+            f"± {fmt_number(net['mcse'])}; 90% interval {_interval(net['interval90'])}"
+        )
+        out.append(
+            f"  benefits / costs   {fmt_number(s['benefits']['mean'])} / "
+            f"{fmt_number(s['costs']['mean'])}"
+        )
         if bcr["median"] is not None:
-            out.append(f"  benefit-cost ratio median {bcr['median']:.2f}; 90% interval "
-                       f"[{bcr['interval90'][0] or float('nan'):.2f}, "
-                       f"{bcr['interval90'][1] or float('nan'):.2f}]; "
-                       f"P(BCR > 1) {bcr['p_above_1']:.2%}")
+            out.append(
+                f"  benefit-cost ratio median {bcr['median']:.2f}; 90% interval "
+                f"[{bcr['interval90'][0] or float('nan'):.2f}, "
+                f"{bcr['interval90'][1] or float('nan'):.2f}]; "
+                f"P(BCR > 1) {bcr['p_above_1']:.2%}"
+            )
         for item, v in s["items"].items():
             sign = "+" if v["side"] == "benefit" else "-"
             out.append(f"    {sign} {item:<38} {fmt_number(v['mean']):>14}  ({v['stakeholder']})")
