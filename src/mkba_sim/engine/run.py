@@ -17,13 +17,14 @@ import numpy as np
 
 from mkba_sim._cache import cache_root
 from mkba_sim.engine.accumulate import N_BINS, Accumulator
+from mkba_sim.engine.assemble import build_result
 from mkba_sim.engine.codegen import load_kernel
 from mkba_sim.engine.designs import SAMPLERS, Design
 from mkba_sim.engine.numpy_path import run_chunk_numpy
 from mkba_sim.engine.plan import Plan, make_plan
 from mkba_sim.errors import SimulationError
 from mkba_sim.model import Model
-from mkba_sim.results import Result, build_result
+from mkba_sim.results import Result
 
 __all__ = ["BACKENDS", "BLOCK", "SAMPLERS", "RunSettings", "simulate_model"]
 

@@ -1,0 +1,73 @@
+"""The layer rules of docs/architecture.md, checked on the source."""
+
+from __future__ import annotations
+
+import ast
+import sys
+from pathlib import Path
+
+import pytest
+
+SRC = Path(__file__).resolve().parent.parent / "src" / "mkba_sim"
+
+# layer -> (mkba_sim layers it may import, third-party packages it may import at top level)
+RULES: dict[str, tuple[set[str], set[str]]] = {
+    "kernels": ({"kernels"}, {"numpy", "numba"}),
+    "distributions": ({"kernels", "distributions"}, {"numpy", "scipy"}),
+    "model": ({"distributions", "model", "errors"}, {"numpy", "pydantic"}),
+    "engine": (
+        {"kernels", "distributions", "model", "results", "errors", "engine", "_cache"},
+        {"numpy", "numba", "scipy", "xarray"},
+    ),
+    "results": (set(), {"numpy", "xarray"}),
+    "analysis": ({"analysis", "model", "results", "errors"}, {"numpy", "SALib"}),
+    "report": ({"report", "analysis", "model", "results", "errors"}, {"numpy"}),
+    "bayes": ({"bayes", "io", "errors", "_cache"}, {"numpy", "xarray", "scipy", "pandas"}),
+}
+LAZY_ONLY = {"pymc", "arviz", "pytensor", "matplotlib"}
+
+
+def _layer(path: Path) -> str:
+    rel = path.relative_to(SRC)
+    return rel.parts[0].removesuffix(".py")
+
+
+def _imports(tree: ast.AST, top_level_only: bool) -> list[str]:
+    names: list[str] = []
+    body = tree.body if top_level_only and isinstance(tree, ast.Module) else None
+    nodes = body if body is not None else list(ast.walk(tree))
+    for node in nodes:
+        if isinstance(node, ast.Import):
+            names += [a.name for a in node.names]
+        elif isinstance(node, ast.ImportFrom) and node.module and node.level == 0:
+            names.append(node.module)
+    return names
+
+
+FILES = sorted(p for p in SRC.rglob("*.py") if _layer(p) in RULES)
+
+
+@pytest.mark.parametrize("path", FILES, ids=lambda p: str(p.relative_to(SRC)))
+def test_layer_imports(path: Path) -> None:
+    layer = _layer(path)
+    allowed_layers, allowed_pkgs = RULES[layer]
+    tree = ast.parse(path.read_text())
+    for name in _imports(tree, top_level_only=False):
+        root = name.split(".")[0]
+        if root == "mkba_sim":
+            sub = name.split(".")[1] if "." in name else ""
+            assert sub in allowed_layers | {layer}, f"{path.name}: {layer} imports {name}"
+    for name in _imports(tree, top_level_only=True):
+        root = name.split(".")[0]
+        if root in ("mkba_sim", "__future__") or root in sys.stdlib_module_names:
+            continue
+        assert root not in LAZY_ONLY, f"{path.name}: {root} must be imported inside functions"
+        assert root in allowed_pkgs, f"{path.name}: {layer} imports {name} at top level"
+
+
+def test_no_eval_or_exec_in_package() -> None:
+    for path in SRC.rglob("*.py"):
+        tree = ast.parse(path.read_text())
+        for node in ast.walk(tree):
+            if isinstance(node, ast.Call) and isinstance(node.func, ast.Name):
+                assert node.func.id not in {"eval", "exec", "compile"}, f"{path}: {node.func.id}"
