@@ -115,6 +115,29 @@ def _cmd_run(args: argparse.Namespace) -> int:
     return 0
 
 
+def _cmd_bayes(args: argparse.Namespace) -> int:
+    from mkba_sim.distributions import Posterior
+
+    model = mkba_sim.load_model(args.model)
+    names = sorted({p.dist.source for sc in model.scenarios.values()
+                    for p in sc.parameters.values()
+                    if isinstance(p.dist, Posterior) and not p.dist.is_file})
+    if not names:
+        raise MkbaError(f"{args.model}: no parameter uses a Bayesian sub-model "
+                        "(dist = \"posterior\" with model = ...)")
+    from mkba_sim import bayes
+
+    docs = {n: bayes.bayes_summary_json(n, prior=args.prior, strict=not args.no_strict)
+            for n in names}
+    if args.json:
+        print(json.dumps({"schema": "mkba_sim.bayes/1", "model": args.model, "submodels": docs},
+                         indent=2))
+    else:
+        for n, doc in docs.items():
+            print(bayes.format_summary(doc))
+    return 0
+
+
 def _positive_int(text: str) -> int:
     try:
         value = int(float(text)) if "e" in text.lower() else int(text.replace("_", ""))
@@ -189,6 +212,15 @@ def build_parser() -> argparse.ArgumentParser:
         help="use a posterior even if it fails the convergence diagnostics (reported)",
     )
     run.set_defaults(func=_cmd_run)
+
+    b = sub.add_parser("bayes", help="fit (or load) the Bayesian sub-models a model uses; "
+                       "posterior summary and prior sensitivity")
+    b.add_argument("model")
+    b.add_argument("--prior", default=None, help="only this reference prior")
+    b.add_argument("--json", action="store_true", help="JSON (mkba_sim.bayes/1)")
+    b.add_argument("--no-strict", action="store_true", help="report instead of refusing a "
+                   "fit that fails the convergence diagnostics")
+    b.set_defaults(func=_cmd_bayes)
     return p
 
 

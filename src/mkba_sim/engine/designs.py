@@ -61,6 +61,12 @@ class Design:
                 d=dim, scramble=True, bits=bits, rng=np.random.default_rng(seed)
             )
 
+    def reset(self) -> None:
+        """Start again from the first row (the pilot reads rows the run reads again)."""
+        self._pos = 0
+        if self._sobol is not None:
+            self._sobol.reset()
+
     def rows(self, n: int) -> np.ndarray:
         """The next ``n`` rows (an empty (0, 0) array for Monte Carlo)."""
         start = self._pos

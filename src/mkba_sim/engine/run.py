@@ -244,7 +244,9 @@ def simulate_model(
     dim = plan.streams.shape[0]
 
     n_pilot = min(draws, PILOT)
-    pilot_rows = Design(sampler, draws, dim, design_seed).rows(n_pilot)
+    design = Design(sampler, draws, dim, design_seed)
+    pilot_rows = design.rows(n_pilot)
+    design.reset()
     zero_lo, one_scale = np.zeros((len(plan.scenarios), 2)), np.ones((len(plan.scenarios), 2))
     _, _, _, pilot_kept = runner.chunk(
         0, n_pilot, pilot_rows, np.zeros(plan.n_stats), zero_lo, one_scale, True
@@ -254,7 +256,6 @@ def simulate_model(
     compile_seconds = time.perf_counter() - t0
 
     acc = Accumulator(plan.n_stats, len(plan.scenarios), shift, hist_lo, hist_scale)
-    design = Design(sampler, draws, dim, design_seed)
     kept_parts: list[np.ndarray] = []
     bcr_idx = [plan.total_index(s, "bcr") for s in range(len(plan.scenarios))]
     net_idx = [plan.total_index(s, "net") for s in range(len(plan.scenarios))]
