@@ -37,7 +37,11 @@ def build_result(
     compile_seconds: float,
     run_seconds: float,
 ) -> Result:
-    """Assemble the Dataset from the accumulated summaries (and kept draws)."""
+    """Assemble the Dataset from the accumulated summaries (and kept draws).
+
+    Quantiles are exact when ``kept`` holds every draw; ``kept`` is stored in the
+    dataset only if the user asked to keep draws (``run.keep_draws``).
+    """
     scen = list(plan.scenarios)
     n_scen = len(scen)
     item_names, meta = _item_axes(plan)
@@ -149,7 +153,7 @@ def build_result(
         "stakeholder": stakeholders,
         "hist": ["net", "bcr"],
     }
-    if kept is not None:
+    if kept is not None and run.keep_draws:
         labels = [inst.label for inst in plan.instances]
         coords["input"] = labels
         data["input_draws"] = (("draw", "input"), kept[:, :n_inst])

@@ -289,6 +289,8 @@ def simulate_model(
         target_mcse_mean,
     )
     kept_all = np.concatenate(kept_parts) if kept_parts else None
+    if kept_all is None and acc.n == n_pilot:
+        kept_all = pilot_kept  # a small run: the pilot holds every draw, so quantiles are exact
     return build_result(plan, acc, settings, kept_all, compile_seconds, run_seconds)
 
 
