@@ -40,7 +40,10 @@ def number(spec: Mapping[str, Any], key: str) -> float:
     value = spec[key]
     if isinstance(value, bool) or not isinstance(value, int | float):
         raise SpecError(key, f"must be a number, got {value!r}")
-    value = float(value)
+    try:
+        value = float(value)
+    except OverflowError:
+        raise SpecError(key, "is too large to be a floating-point number") from None
     if not math.isfinite(value):
         raise SpecError(key, f"must be finite, got {value!r}")
     return value
@@ -53,9 +56,13 @@ def quantile_table(ppf: Any, isf: Any) -> np.ndarray:
     functions; see :mod:`mkba_sim.kernels.sampling` for the two grids.
     """
     u = ks.TB_EDGE + np.arange(ks.TB_N + 1) * ((1.0 - 2.0 * ks.TB_EDGE) / ks.TB_N)
-    bulk = np.where(u <= 0.5, ppf(u), isf(1.0 - u))
+    # each side is evaluated only on its own half (the other half's points would reach
+    # u = 1 in floating point, where a quantile is infinite and conversions warn)
+    bulk = np.where(u <= 0.5, ppf(np.minimum(u, 0.5)), isf(np.minimum(1.0 - u, 0.5)))
     t = np.linspace(-ks.QT_LIMIT, ks.QT_LIMIT, ks.QT_SIZE)
-    tail = np.where(t <= 0.0, ppf(1.0 / (1.0 + np.exp(-t))), isf(1.0 / (1.0 + np.exp(t))))
+    lower = ppf(1.0 / (1.0 + np.exp(-np.minimum(t, 0.0))))
+    upper = isf(1.0 / (1.0 + np.exp(np.maximum(t, 0.0))))
+    tail = np.where(t <= 0.0, lower, upper)
     out = np.concatenate([bulk, tail]).astype(np.float64)
     if not np.all(np.isfinite(out)):
         raise SpecError("", "the distribution's quantiles are not finite on the sampling grid")

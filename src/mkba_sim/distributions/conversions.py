@@ -44,8 +44,12 @@ def d_to_r(d: ArrayLike) -> NDArray[np.float64]:
 def d_to_besd(d: ArrayLike) -> NDArray[np.float64]:
     """Success-rate difference of the Binomial Effect Size Display: equals r (Rosenthal & Rubin).
 
-    The BESD reads r as the difference between success rates 0.5 + r/2 and 0.5 - r/2,
-    which is exact only at a 50% base rate; see :func:`d_to_success_rate_difference`.
+    The BESD reads r as the difference between success rates 0.5 + r/2 and 0.5 - r/2.
+    That reading is exact for a phi coefficient between two binary variables with 50/50
+    margins; for the r of a d on a continuous outcome it overstates the success-rate
+    difference of a latent-normal outcome even at a 50% base rate (by √(π/2) ≈ 1.25 for
+    small d; Hsu 2004, *Psychological Methods* 9(2), 183-197), and more so away from
+    50%; see :func:`d_to_success_rate_difference`.
     """
     return d_to_r(d)
 
@@ -57,10 +61,13 @@ def d_from_r(r: ArrayLike) -> NDArray[np.float64]:
 
 
 def hedges_j(n_total: float) -> float:
-    """Small-sample correction J = 1 - 3 / (4 df - 1), df = n - 2 (Hedges 1981)."""
+    """Small-sample correction J = 1 - 3 / (4 df - 1), df = n - 2 (Hedges 1981).
+
+    J is positive only for df > 1, so ``n_total`` must exceed 3.
+    """
     df = n_total - 2.0
-    if df <= 0.25:
-        raise ValueError(f"n_total must exceed 2.06, got {n_total}")
+    if df <= 1.0:
+        raise ValueError(f"n_total must exceed 3, got {n_total}")
     return 1.0 - 3.0 / (4.0 * df - 1.0)
 
 
@@ -84,8 +91,10 @@ def d_to_success_rate_difference(d: ArrayLike, base_rate: float) -> NDArray[np.f
     """Difference in success rates implied by d at a given base rate p₀.
 
     Treats success as a latent normal above a threshold: the treated rate is
-    Φ(Φ⁻¹(p₀) + d), so the difference is Φ(Φ⁻¹(p₀) + d) − p₀. At p₀ = 0.5 and small
-    d this is close to the BESD value d / sqrt(d² + 4); far from 50% it is smaller.
+    Φ(Φ⁻¹(p₀) + d), so the difference is Φ(Φ⁻¹(p₀) + d) − p₀. It is largest at
+    p₀ = Φ(−d/2), close to 50%, where it is 2Φ(d/2) − 1; for small d that is
+    d φ(0) = 0.40 d, i.e. √(2/π) ≈ 0.80 times the BESD value d / sqrt(d² + 4) ≈ d/2
+    (the BESD is larger for all |d| < 2.37). Far from 50% it is smaller still.
     """
     if not 0.0 < base_rate < 1.0:
         raise ValueError(f"base_rate must lie in (0, 1), got {base_rate}")

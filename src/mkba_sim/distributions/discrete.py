@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import math
 from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
@@ -15,6 +16,18 @@ from mkba_sim.kernels import sampling as ks
 __all__ = ["Discrete", "NegativeBinomial", "Poisson"]
 
 _TAIL = 1e-15  # support is truncated where the upper tail mass falls below this
+_MAX_SUPPORT = 1_000_000  # largest count table the kernel gets (16 MB)
+
+
+def _check_support_size(dist: Any, key: str) -> None:
+    top = float(dist.isf(_TAIL))
+    if not top < _MAX_SUPPORT:
+        reach = f"reach {top:.3g}" if math.isfinite(top) else "are unbounded"
+        raise SpecError(
+            key,
+            f"counts {reach}, too many for a count table (limit {_MAX_SUPPORT:,}); "
+            "use a normal, lognormal or gamma distribution for large counts",
+        )
 
 
 def _counts_table(dist: Any) -> np.ndarray:
@@ -40,7 +53,9 @@ class Poisson(Distribution):
         mu = number(spec, "mean")
         if mu <= 0.0:
             raise SpecError("mean", f"must be > 0, got {mu}")
-        return cls(mu)
+        out = cls(mu)
+        _check_support_size(out.scipy(), "mean")
+        return out
 
     def scipy(self) -> Any:
         return stats.poisson(self.mu)
@@ -66,7 +81,9 @@ class NegativeBinomial(Distribution):
             raise SpecError("mean", f"must be > 0, got {mu}")
         if k <= 0.0:
             raise SpecError("dispersion", f"must be > 0, got {k}")
-        return cls(mu, k)
+        out = cls(mu, k)
+        _check_support_size(out.scipy(), "mean")
+        return out
 
     def scipy(self) -> Any:
         return stats.nbinom(self.k, self.k / (self.k + self.mu))
@@ -93,8 +110,8 @@ class Discrete(Distribution):
             weights = _number_list(spec, "weights")
             if len(weights) != len(values):
                 raise SpecError("weights", f"has {len(weights)} entries, values has {len(values)}")
-            if any(w < 0 for w in weights) or sum(weights) <= 0:
-                raise SpecError("weights", "must be non-negative with a positive sum")
+            if any(w < 0 for w in weights) or not 0 < sum(weights) < math.inf:
+                raise SpecError("weights", "must be non-negative with a positive, finite sum")
         else:
             weights = [1.0] * len(values)
         total = sum(weights)

@@ -57,8 +57,9 @@ class EffectSize(Distribution):
         n = number(spec, "n") if "n" in spec else None
         if n is not None and measure != "g":
             raise SpecError("n", "is only used to convert Hedges' g to d (Hedges' J)")
-        if n is not None and n <= 2.06:
-            raise SpecError("n", f"total sample size must exceed 2, got {n}")
+        if n is not None and n <= 3.0:
+            # Hedges' J = 1 - 3 / (4 (n - 2) - 1) is zero at n = 3 and negative below
+            raise SpecError("n", f"total sample size must exceed 3, got {n}")
         est = number(spec, measure)
         if spread == "se":
             se = number(spec, "se")

@@ -2,8 +2,11 @@
 
 from __future__ import annotations
 
+import math
 from collections.abc import Mapping
 from typing import Any
+
+import numpy as np
 
 from mkba_sim.distributions.base import Distribution, SpecError
 from mkba_sim.distributions.continuous import (
@@ -52,4 +55,34 @@ def parse_distribution(spec: Mapping[str, Any]) -> Distribution:
     if not isinstance(family, str) or family not in FAMILIES:
         raise SpecError("dist", f"unknown distribution {family!r}; choose from {sorted(FAMILIES)}")
     cls = FAMILIES[family]
-    return cls.from_spec({k: v for k, v in spec.items() if k != "dist"})
+    try:
+        dist = cls.from_spec({k: v for k, v in spec.items() if k != "dist"})
+    except SpecError:
+        raise
+    except (ArithmeticError, ValueError) as exc:
+        # extreme magnitudes: overflow, underflow to zero, a fit with no finite start
+        problem = f"cannot build a {family} distribution from these values ({exc})"
+        raise SpecError("", problem) from None
+    _check_usable(dist)
+    return dist
+
+
+def _check_usable(dist: Distribution) -> None:
+    """Refuse parameters that overflowed or collapsed (finite inputs of extreme magnitude)."""
+    if isinstance(dist, Posterior) or not dist.is_random:
+        return
+    for name, v in vars(dist).items():
+        vals = v if isinstance(v, tuple) else (v,)
+        if any(isinstance(x, float) and not math.isfinite(x) for x in vals):
+            raise SpecError(
+                "",
+                f"these values give a non-finite {dist.family} parameter ({name} = {v}); "
+                "check their magnitudes",
+            )
+    with np.errstate(all="ignore"):
+        lo, hi = dist.scipy().support()
+        mid = dist.ppf(np.array([0.5]))
+    if math.isnan(lo) or math.isnan(hi) or not lo <= hi or not np.all(np.isfinite(mid)):
+        raise SpecError(
+            "", f"these values are too extreme to give a usable {dist.family} distribution"
+        )

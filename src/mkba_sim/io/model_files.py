@@ -42,4 +42,6 @@ def loads_model(data: bytes | str, *, path: str = "<string>") -> Model:
         doc = tomllib.loads(text)
     except tomllib.TOMLDecodeError as exc:
         raise ModelFileError(path, "", f"not valid TOML: {exc}") from None
+    except ValueError as exc:  # e.g. an integer longer than Python's 4300-digit limit
+        raise ModelFileError(path, "", f"not valid TOML: {exc}") from None
     return build_model(doc, path=path, sha256=hashlib.sha256(raw).hexdigest())

@@ -78,6 +78,8 @@ def build_model(raw: Mapping[str, Any], *, path: str = "<string>", sha256: str =
         Hash of the file's bytes, stamped on results as provenance.
     """
     ctx = _Ctx(path)
+    if not isinstance(raw, Mapping):
+        raise ctx.error("", f"a model file is a table of keys, got {type(raw).__name__}")
     spec = _structure(raw, ctx)
     settings = Settings(**spec.model.model_dump())
     base_parts = _Parts(
@@ -87,7 +89,7 @@ def build_model(raw: Mapping[str, Any], *, path: str = "<string>", sha256: str =
             n: _parameter(n, b, ctx, f"parameters.{n}") for n, b in spec.parameters.items()
         },
         derived={n: _derived(n, d, ctx, f"derived.{n}") for n, d in spec.derived.items()},
-        items=[_item(it, ctx, f"items[{i}]") for i, it in enumerate(spec.items)],
+        items=[_item(it, ctx, f"items[{i}] ({it.name!r})") for i, it in enumerate(spec.items)],
     )
     scenarios = {
         "base": _finish("base", "the model as written", base_parts, spec.correlations, ctx)
@@ -159,7 +161,7 @@ def _pydantic_message(err: Mapping[str, Any]) -> str:
 
 
 def _check_name(name: str, ctx: _Ctx, key: str) -> None:
-    if not _NAME.match(name):
+    if not _NAME.fullmatch(name):
         raise ctx.error(
             key, f"{name!r} is not a valid name: use letters, digits and _ and start with a letter"
         )
@@ -212,9 +214,18 @@ def _opt_number(body: Mapping[str, Any], k: str, ctx: _Ctx, key: str) -> float |
     if k not in body:
         return None
     v = body[k]
-    if isinstance(v, bool) or not isinstance(v, int | float) or not math.isfinite(v):
-        raise ctx.error(f"{key}.{k}", f"must be a finite number, got {v!r}")
+    if isinstance(v, bool) or not isinstance(v, int | float) or not _finite(v):
+        huge = isinstance(v, int) and not isinstance(v, bool)
+        shown = "an integer too large for a float" if huge else repr(v)
+        raise ctx.error(f"{key}.{k}", f"must be a finite number, got {shown}")
     return float(v)
+
+
+def _finite(v: float) -> bool:
+    try:
+        return math.isfinite(v)
+    except OverflowError:  # an integer too large for a float
+        return False
 
 
 def _check_support(dist: Distribution, value: float, ctx: _Ctx, key: str) -> None:
@@ -333,7 +344,7 @@ def _override(parent: _Parts, s: ScenarioSpec, ctx: _Ctx, key: str) -> _Parts:
             )
     items = [it for it in items if it.name not in set(s.drop_items)]
     for i, ispec in enumerate(s.items):
-        new = _item(ispec, ctx, f"{key}.items[{i}]")
+        new = _item(ispec, ctx, f"{key}.items[{i}] ({ispec.name!r})")
         items = [it for it in items if it.name != new.name] + [new]
     return _Parts(replace(parent.settings, **overrides), populations, params, derived, items)
 
@@ -353,6 +364,8 @@ def _finish(
             if kind == "populations":
                 _check_name(n, ctx, f"populations.{n}")
                 v = parts.populations[n]
+                if not math.isfinite(v):
+                    raise ctx.error(f"populations.{n}", f"must be a finite number, got {v}")
                 if v < 0:
                     raise ctx.error(f"populations.{n}", f"a count cannot be negative, got {v}")
             if n in seen:
@@ -486,12 +499,13 @@ def _correlation(
                 "parameters can be correlated (posterior draws keep their own "
                 "joint dependence)",
             )
-    m = np.asarray(spec.matrix, dtype=np.float64)
-    if m.shape != (n, n):
+    rows = [len(r) for r in spec.matrix]
+    if rows != [n] * n:
         raise ctx.error(
             f"{key}.matrix",
-            f"must be {n}×{n} to match names, got shape {'x'.join(map(str, m.shape))}",
+            f"must be {n}×{n} to match names, got {len(rows)} rows of lengths {rows}",
         )
+    m = np.asarray(spec.matrix, dtype=np.float64)
     if not np.allclose(m, m.T, atol=1e-12):
         raise ctx.error(f"{key}.matrix", "is not symmetric")
     if not np.allclose(np.diag(m), 1.0):

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import ast
 import math
+import warnings
 from collections.abc import Callable, Iterator, Mapping
 from dataclasses import dataclass
 from typing import Any
@@ -110,8 +111,8 @@ def parse_expression(text: str | int | float) -> Node:
     if isinstance(text, bool):
         raise ExpressionError(f"expected an expression or a number, got {text!r}")
     if isinstance(text, int | float):
-        if not math.isfinite(text):
-            raise ExpressionError(f"numbers must be finite, got {text!r}")
+        if not _finite(text):
+            raise ExpressionError("numbers must be finite and below 1.8e308")
         return Num(float(text))
     if not isinstance(text, str):
         raise ExpressionError(f"expected an expression or a number, got {text!r}")
@@ -120,22 +121,36 @@ def parse_expression(text: str | int | float) -> Node:
     if len(text) > MAX_LENGTH:
         raise ExpressionError(f"expression is longer than {MAX_LENGTH} characters")
     try:
-        tree = ast.parse(text.strip(), mode="eval")
+        with warnings.catch_warnings():
+            # e.g. "1if" warns "invalid decimal literal" on stderr; we report errors ourselves
+            warnings.simplefilter("ignore", SyntaxWarning)
+            tree = ast.parse(text.strip(), mode="eval")
     except (SyntaxError, ValueError, RecursionError, MemoryError) as exc:
         detail = exc.msg if isinstance(exc, SyntaxError) else type(exc).__name__
-        raise ExpressionError(f"not a valid expression ({detail}): {text!r}") from None
+        shown = text if len(text) <= 80 else text[:77] + "..."
+        raise ExpressionError(f"not a valid expression ({detail}): {shown!r}") from None
     return _convert(tree.body, 0)
+
+
+def _finite(v: int | float) -> bool:
+    try:
+        return math.isfinite(v)
+    except OverflowError:  # an integer too large for a float
+        return False
 
 
 def _convert(node: ast.AST, depth: int) -> Node:
     if depth > MAX_DEPTH:
-        raise ExpressionError(f"expression is nested more than {MAX_DEPTH} levels deep")
+        raise ExpressionError(
+            f"expression is nested more than {MAX_DEPTH} levels deep (a chain of more than "
+            f"{MAX_DEPTH} + or * counts as nesting: split it into [derived] quantities)"
+        )
     if isinstance(node, ast.Constant):
         v = node.value
         if isinstance(v, bool) or not isinstance(v, int | float):
             raise ExpressionError(f"only numbers are allowed as constants, found {v!r}")
-        if not math.isfinite(float(v)):
-            raise ExpressionError(f"numbers must be finite, found {v!r}")
+        if not _finite(v):
+            raise ExpressionError("numbers must be finite and below 1.8e308")
         return Num(float(v))
     if isinstance(node, ast.Name):
         return Ref(node.id)
@@ -153,20 +168,23 @@ def _convert(node: ast.AST, depth: int) -> Node:
             return _convert(node.operand, depth + 1)
         raise ExpressionError(f"operator {type(node.op).__name__} is not allowed")
     if isinstance(node, ast.Call):
-        if not isinstance(node.func, ast.Name) or node.func.id not in FUNCTIONS:
-            shown = node.func.id if isinstance(node.func, ast.Name) else "this call"
+        allowed = ", ".join(sorted(FUNCTIONS))
+        if not isinstance(node.func, ast.Name):
             raise ExpressionError(
-                f"function {shown!r} is not allowed; allowed: {', '.join(sorted(FUNCTIONS))}"
+                f"calling an expression ({type(node.func).__name__}) is not allowed; "
+                f"only the functions {allowed} may be called, by name"
             )
+        if node.func.id not in FUNCTIONS:
+            raise ExpressionError(f"function {node.func.id!r} is not allowed; allowed: {allowed}")
         if node.keywords:
             raise ExpressionError("keyword arguments are not allowed")
+        if any(isinstance(a, ast.Starred) for a in node.args):
+            raise ExpressionError("starred arguments are not allowed")
         lo, hi = FUNCTIONS[node.func.id]
         n = len(node.args)
         if n < lo or (hi is not None and n > hi):
             want = str(lo) if hi == lo else f"at least {lo}"
             raise ExpressionError(f"{node.func.id}() takes {want} argument(s), got {n}")
-        if any(isinstance(a, ast.Starred) for a in node.args):
-            raise ExpressionError("starred arguments are not allowed")
         return Call(node.func.id, tuple(_convert(a, depth + 1) for a in node.args))
     raise ExpressionError(
         f"{type(node).__name__} is not allowed in an expression; only "
