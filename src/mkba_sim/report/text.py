@@ -54,6 +54,10 @@ def replication_table(model: Model, rows: Sequence[ReplicationRow]) -> str:
     notes = [r for r in rows if r.note and r.column == "central"]
     if notes:
         out += ["", "Notes:"] + [f"- {r.scenario}/{r.quantity}: {r.note}" for r in notes]
+    if model.settings.notes.strip():
+        out += ["", "Model notes:", model.settings.notes.strip()]
+    if model.pm:
+        out += ["", "Not monetised (PM):"] + [f"- {p.name} ({p.side}): {p.note}" for p in model.pm]
     return "\n".join(out)
 
 
