@@ -15,8 +15,13 @@ TIMING = ("seconds", "draws_per_second", "created", "threads")
 
 
 def _cli(*args: str) -> subprocess.CompletedProcess[str]:
-    return subprocess.run([sys.executable, "-m", "mkba_sim.cli", *args], capture_output=True,
-                          text=True, cwd=REPO, timeout=600)
+    return subprocess.run(
+        [sys.executable, "-m", "mkba_sim.cli", *args],
+        capture_output=True,
+        text=True,
+        cwd=REPO,
+        timeout=600,
+    )
 
 
 def _strip(doc: dict) -> dict:
@@ -29,8 +34,19 @@ def test_run_json_identical_for_one_and_two_threads(tmp_path: Path) -> None:
     docs = []
     for threads in ("1", "2"):
         out = tmp_path / f"r{threads}.nc"
-        proc = _cli("run", str(REFERENCE), "--draws", "200000", "--seed", "1", "--threads",
-                    threads, "--json", "--out", str(out))
+        proc = _cli(
+            "run",
+            str(REFERENCE),
+            "--draws",
+            "200000",
+            "--seed",
+            "1",
+            "--threads",
+            threads,
+            "--json",
+            "--out",
+            str(out),
+        )
         assert proc.returncode == 0, proc.stderr
         assert proc.stderr == ""  # no progress bar when not on a terminal
         doc = json.loads(proc.stdout)
@@ -77,8 +93,9 @@ def test_run_bad_arguments(args: list[str], needle: str) -> None:
 def test_run_unwritable_output_leaves_nothing(tmp_path: Path) -> None:
     blocker = tmp_path / "file"
     blocker.write_text("x")
-    proc = _cli("run", str(REFERENCE), "--draws", "10000", "--seed", "1", "--out",
-                str(blocker / "r.nc"))
+    proc = _cli(
+        "run", str(REFERENCE), "--draws", "10000", "--seed", "1", "--out", str(blocker / "r.nc")
+    )
     assert proc.returncode == 2
     assert "Traceback" not in proc.stderr
     assert sorted(p.name for p in tmp_path.iterdir()) == ["file"]
