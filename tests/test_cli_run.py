@@ -3,25 +3,15 @@
 from __future__ import annotations
 
 import json
-import subprocess
-import sys
 from pathlib import Path
 
 import pytest
 
+from conftest import run_cli
+
 REPO = Path(__file__).resolve().parent.parent
 REFERENCE = REPO / "benchmarks" / "reference_model.toml"
 TIMING = ("seconds", "draws_per_second", "created", "threads")
-
-
-def _cli(*args: str) -> subprocess.CompletedProcess[str]:
-    return subprocess.run(
-        [sys.executable, "-m", "mkba_sim.cli", *args],
-        capture_output=True,
-        text=True,
-        cwd=REPO,
-        timeout=600,
-    )
 
 
 def _strip(doc: dict) -> dict:
@@ -34,7 +24,7 @@ def test_run_json_identical_for_one_and_two_threads(tmp_path: Path) -> None:
     docs = []
     for threads in ("1", "2"):
         out = tmp_path / f"r{threads}.nc"
-        proc = _cli(
+        proc = run_cli(
             "run",
             str(REFERENCE),
             "--draws",
@@ -63,7 +53,7 @@ def test_run_json_identical_for_one_and_two_threads(tmp_path: Path) -> None:
 
 def test_run_text_output_and_saved_result(tmp_path: Path) -> None:
     out = tmp_path / "sub" / "r.nc"
-    proc = _cli("run", str(REFERENCE), "--draws", "50000", "--seed", "2", "--out", str(out))
+    proc = run_cli("run", str(REFERENCE), "--draws", "50000", "--seed", "2", "--out", str(out))
     assert proc.returncode == 0, proc.stderr
     assert "P(net > 0)" in proc.stdout
     import mkba_sim
@@ -84,7 +74,7 @@ def test_run_text_output_and_saved_result(tmp_path: Path) -> None:
     ],
 )
 def test_run_bad_arguments(args: list[str], needle: str) -> None:
-    proc = _cli("run", str(REFERENCE), *args)
+    proc = run_cli("run", str(REFERENCE), *args)
     assert proc.returncode == 2
     assert needle in proc.stderr
     assert "Traceback" not in proc.stderr
@@ -93,7 +83,7 @@ def test_run_bad_arguments(args: list[str], needle: str) -> None:
 def test_run_unwritable_output_leaves_nothing(tmp_path: Path) -> None:
     blocker = tmp_path / "file"
     blocker.write_text("x")
-    proc = _cli(
+    proc = run_cli(
         "run", str(REFERENCE), "--draws", "10000", "--seed", "1", "--out", str(blocker / "r.nc")
     )
     assert proc.returncode == 2

@@ -9,13 +9,12 @@ model file cannot pass by dropping a figure it fails to reproduce.
 from __future__ import annotations
 
 import json
-import subprocess
-import sys
 from pathlib import Path
 
 import pytest
 
 import mkba_sim
+from conftest import run_cli
 
 REPO = Path(__file__).resolve().parent.parent
 MODELS = REPO / "models"
@@ -94,7 +93,7 @@ def test_ratios_compare_at_two_decimals() -> None:
 def test_sign_slip_is_reported_in_the_model_notes() -> None:
     model = mkba_sim.load_model(MODELS / "reclasseren_in_de_buurt.toml")
     assert "8.000.000" in model.settings.notes and "minus sign" in model.settings.notes
-    proc = _cli("replicate", "models/reclasseren_in_de_buurt.toml")
+    proc = run_cli("replicate", "models/reclasseren_in_de_buurt.toml")
     assert "Model notes:" in proc.stdout and "minus sign" in proc.stdout
     assert "Not monetised (PM):" in proc.stdout
 
@@ -106,18 +105,8 @@ def test_low_column_is_not_the_worst_case() -> None:
     assert housing["low"] > housing["central"] > housing["high"]
 
 
-def _cli(*args: str) -> subprocess.CompletedProcess[str]:
-    return subprocess.run(
-        [sys.executable, "-m", "mkba_sim.cli", *args],
-        capture_output=True,
-        text=True,
-        cwd=REPO,
-        timeout=300,
-    )
-
-
 def test_cli_replicate_json_schema() -> None:
-    proc = _cli("replicate", "models/reclasseren_in_de_buurt.toml", "--json")
+    proc = run_cli("replicate", "models/reclasseren_in_de_buurt.toml", "--json")
     assert proc.returncode == 0, proc.stderr
     doc = json.loads(proc.stdout)
     assert doc["schema"] == "mkba_sim.replication/1"
@@ -134,7 +123,7 @@ def test_cli_replicate_json_schema() -> None:
 
 
 def test_cli_replicate_one_scenario_text() -> None:
-    proc = _cli("replicate", "models/nazorg_plus.toml", "--scenario", "variant_b")
+    proc = run_cli("replicate", "models/nazorg_plus.toml", "--scenario", "variant_b")
     assert proc.returncode == 0, proc.stderr
     assert "278,745" in proc.stdout and "2.28" in proc.stdout
     assert "variant_a_n12" not in proc.stdout
@@ -145,7 +134,7 @@ def test_cli_replicate_reports_a_mismatch(tmp_path: Path) -> None:
     assert "value = 158_125" in src
     bad = tmp_path / "nazorg_plus.toml"
     bad.write_text(src.replace("value = 158_125", "value = 158_126"), encoding="utf-8")
-    proc = _cli("replicate", str(bad), "--json")
+    proc = run_cli("replicate", str(bad), "--json")
     assert proc.returncode == 1
     doc = json.loads(proc.stdout)
     assert doc["all_match"] is False
@@ -154,7 +143,7 @@ def test_cli_replicate_reports_a_mismatch(tmp_path: Path) -> None:
 
 
 def test_cli_replicate_unknown_scenario_is_a_clear_error() -> None:
-    proc = _cli("replicate", "models/nazorg_plus.toml", "--scenario", "nope")
+    proc = run_cli("replicate", "models/nazorg_plus.toml", "--scenario", "nope")
     assert proc.returncode != 0
     assert "Traceback" not in proc.stderr
     assert "nope" in proc.stderr and "nazorg_plus.toml" in proc.stderr
