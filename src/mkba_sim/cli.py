@@ -117,24 +117,37 @@ def _cmd_run(args: argparse.Namespace) -> int:
 
 def _cmd_bayes(args: argparse.Namespace) -> int:
     from mkba_sim.distributions import Posterior
+    from mkba_sim.io.posteriors import model_data_dir
 
     model = mkba_sim.load_model(args.model)
-    names = sorted({p.dist.source for sc in model.scenarios.values()
-                    for p in sc.parameters.values()
-                    if isinstance(p.dist, Posterior) and not p.dist.is_file})
+    names = sorted(
+        {
+            p.dist.source
+            for sc in model.scenarios.values()
+            for p in sc.parameters.values()
+            if isinstance(p.dist, Posterior) and not p.dist.is_file
+        }
+    )
     if not names:
-        raise MkbaError(f"{args.model}: no parameter uses a Bayesian sub-model "
-                        "(dist = \"posterior\" with model = ...)")
+        raise MkbaError(
+            f"{args.model}: no parameter uses a Bayesian sub-model "
+            '(dist = "posterior" with model = ...)'
+        )
     from mkba_sim import bayes
 
-    docs = {n: bayes.bayes_summary_json(n, prior=args.prior, strict=not args.no_strict)
-            for n in names}
+    data_dir = model_data_dir(model)
+    docs = {
+        n: bayes.bayes_summary_json(
+            n, prior=args.prior, strict=not args.no_strict, data_dir=data_dir
+        )
+        for n in names
+    }
     if args.json:
-        print(json.dumps({"schema": "mkba_sim.bayes/1", "model": args.model, "submodels": docs},
-                         indent=2))
+        print(
+            json.dumps({"schema": bayes.SCHEMA, "model": args.model, "submodels": docs}, indent=2)
+        )
     else:
-        for n, doc in docs.items():
-            print(bayes.format_summary(doc))
+        print("\n\n".join(bayes.format_summary(doc) for doc in docs.values()))
     return 0
 
 
@@ -213,13 +226,24 @@ def build_parser() -> argparse.ArgumentParser:
     )
     run.set_defaults(func=_cmd_run)
 
-    b = sub.add_parser("bayes", help="fit (or load) the Bayesian sub-models a model uses; "
-                       "posterior summary and prior sensitivity")
+    b = sub.add_parser(
+        "bayes",
+        help="fit (or load) the Bayesian sub-models a model uses; posterior summary and "
+        "prior sensitivity (case data from the 'data' directory next to the model file)",
+    )
     b.add_argument("model")
-    b.add_argument("--prior", default=None, help="only this reference prior")
+    b.add_argument(
+        "--prior",
+        default=None,
+        help="only this reference prior (mixture, support_need, very_active); "
+        "default: mixture, with every prior in the sensitivity table",
+    )
     b.add_argument("--json", action="store_true", help="JSON (mkba_sim.bayes/1)")
-    b.add_argument("--no-strict", action="store_true", help="report instead of refusing a "
-                   "fit that fails the convergence diagnostics")
+    b.add_argument(
+        "--no-strict",
+        action="store_true",
+        help="report instead of refusing a fit that fails the convergence diagnostics",
+    )
     b.set_defaults(func=_cmd_bayes)
     return p
 

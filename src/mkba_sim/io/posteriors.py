@@ -1,7 +1,8 @@
 """Attach posterior draws to a model's ``posterior`` parameters.
 
 Draws come from a Bayesian sub-model's cache (:func:`mkba_sim.bayes.load_posterior`,
-imported lazily) or from a file next to the model: ``.npy`` (a 1-D array) or NetCDF
+imported lazily; its case data is read from the ``data`` directory next to the model
+file) or from a file next to the model: ``.npy`` (a 1-D array) or NetCDF
 (``variable`` in the file, all dimensions flattened). Variables of the same source are
 loaded together so they share the draw index.
 """
@@ -18,7 +19,7 @@ from mkba_sim.errors import MkbaError, ModelFileError
 from mkba_sim.io.netcdf import load_dataset
 from mkba_sim.model import Model
 
-__all__ = ["attach_posteriors", "needs_posteriors"]
+__all__ = ["attach_posteriors", "model_data_dir", "needs_posteriors"]
 
 
 def needs_posteriors(model: Model, scenarios: tuple[str, ...] | None = None) -> bool:
@@ -27,6 +28,16 @@ def needs_posteriors(model: Model, scenarios: tuple[str, ...] | None = None) -> 
     return any(
         isinstance(p.dist, Posterior) for n in names for p in model.scenarios[n].parameters.values()
     )
+
+
+def model_data_dir(model: Model) -> Path | None:
+    """The ``data`` directory next to the model file (``None`` for a model from a string).
+
+    Bayesian sub-models read their case data from there, so a model file finds its data
+    from any working directory.
+    """
+    path = Path(model.path)
+    return path.parent / "data" if path.is_file() else None
 
 
 def _file_draws(model: Model, dist: Posterior, key: str) -> np.ndarray:
@@ -67,13 +78,18 @@ def attach_posteriors(
             if isinstance(p.dist, Posterior) and not p.dist.is_file:
                 wanted.setdefault((p.dist.source, p.dist.prior), set()).add(p.dist.variable)
     loaded: dict[tuple[str, str | None], dict[str, np.ndarray]] = {}
+    data_dir = model_data_dir(model)
     for (source, prior), variables in wanted.items():
         from mkba_sim import bayes
 
-        kwargs = {"prior": prior} if prior else {}
         try:
             loaded[(source, prior)] = bayes.load_posterior(
-                source, sorted(variables), cache_dir=cache_dir, strict=strict, **kwargs
+                source,
+                sorted(variables),
+                cache_dir=cache_dir,
+                strict=strict,
+                prior=prior,
+                data_dir=data_dir,
             )
         except MkbaError as exc:
             raise ModelFileError(model.path, "parameters", str(exc)) from None

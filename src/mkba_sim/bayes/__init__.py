@@ -1,0 +1,52 @@
+"""Bayesian sub-models whose posterior draws feed the simulation.
+
+Layer rule: ``bayes`` may import numpy, xarray, :mod:`mkba_sim.errors`,
+:mod:`mkba_sim._cache` and :mod:`mkba_sim.io` (NetCDF, atomic writes); PyMC, PyTensor and
+ArviZ are imported **only inside functions**, when a posterior must be sampled or
+checked, so ``import mkba_sim.bayes`` and loading a cached posterior stay fast. Nothing
+here touches the engine, kernels or model layers.
+
+Public API
+----------
+Draws
+    :func:`load_posterior` — jointly indexed 1-D arrays per variable (fits or loads the
+    cache).
+Summaries
+    :func:`bayes_summary_json` (schema ``mkba_sim.bayes/1``), :func:`format_summary`,
+    :func:`prior_sensitivity`.
+Models and priors
+    :data:`MODELS` (registry; ``"nazorg_plus_recidivism"``), :data:`REFERENCE_PRIORS`.
+Lower level
+    :func:`fit_or_load`, :class:`SamplerSettings`, :class:`PosteriorFit`,
+    :class:`Diagnostics`, :class:`Thresholds`.
+
+The model, its priors and sources, the cache and the validation are documented in
+``docs/bayes.md``.
+"""
+
+from mkba_sim.bayes.api import (
+    SCHEMA,
+    bayes_summary_json,
+    format_summary,
+    load_posterior,
+    prior_sensitivity,
+)
+from mkba_sim.bayes.diagnostics import Diagnostics, Thresholds
+from mkba_sim.bayes.fit import PosteriorFit, SamplerSettings, fit_or_load
+from mkba_sim.bayes.priors import REFERENCE_PRIORS
+from mkba_sim.bayes.registry import MODELS
+
+__all__ = [
+    "MODELS",
+    "REFERENCE_PRIORS",
+    "SCHEMA",
+    "Diagnostics",
+    "PosteriorFit",
+    "SamplerSettings",
+    "Thresholds",
+    "bayes_summary_json",
+    "fit_or_load",
+    "format_summary",
+    "load_posterior",
+    "prior_sensitivity",
+]

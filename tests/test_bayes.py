@@ -1,0 +1,426 @@
+"""The Bayesian recidivism model: data, likelihood, conjugate check, gate, cache, API, CLI.
+
+Fits use a temporary posterior cache. One default fit is shared by the tests in a
+session (a file lock keeps two xdist workers from fitting it twice).
+"""
+
+from __future__ import annotations
+
+import fcntl
+import itertools
+import json
+import math
+import os
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+import mkba_sim
+from mkba_sim import bayes
+from mkba_sim.bayes import fit as fit_module
+from mkba_sim.bayes.data import parse_cases, read_cases
+from mkba_sim.bayes.diagnostics import Thresholds, compute_diagnostics
+from mkba_sim.bayes.fit import SamplerSettings, fit_or_load
+from mkba_sim.errors import BayesError, DiagnosticsError
+
+REPO = Path(__file__).resolve().parent.parent
+CASES = REPO / "models" / "data" / "nazorg_plus_cases.csv"
+NAME = "nazorg_plus_recidivism"
+
+
+@pytest.fixture(scope="session")
+def shared_cache(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """A posterior cache holding the default (mixture) fit of the real data."""
+    base = tmp_path_factory.getbasetemp()
+    root = (base.parent if os.environ.get("PYTEST_XDIST_WORKER") else base) / "bayes_cache"
+    root.mkdir(parents=True, exist_ok=True)
+    with open(root / ".lock", "w") as lock:
+        fcntl.flock(lock, fcntl.LOCK_EX)
+        fit_or_load(NAME, "mixture", cache_dir=root / "posteriors", data_dir=CASES.parent)
+    return root / "posteriors"
+
+
+def _write_cases(directory: Path, edit: dict[int, dict[str, str]] | None = None) -> Path:
+    """Copy the case file into ``directory``, with some cells replaced."""
+    directory.mkdir(parents=True, exist_ok=True)
+    lines = CASES.read_text().splitlines()
+    header_i = next(i for i, ln in enumerate(lines) if ln.startswith("case,"))
+    cols = lines[header_i].split(",")
+    out = lines[: header_i + 1]
+    for ln in lines[header_i + 1 :]:
+        cells = ln.split(",")
+        for col, value in (edit or {}).get(int(cells[0]), {}).items():
+            cells[cols.index(col)] = value
+        out.append(",".join(cells))
+    path = directory / CASES.name
+    path.write_text("\n".join(out) + "\n")
+    return path
+
+
+# --- import rule and data ---------------------------------------------------------------
+
+
+def test_import_does_not_load_pymc() -> None:
+    code = (
+        "import sys, mkba_sim.bayes; "
+        "print([m for m in ('pymc', 'arviz', 'pytensor') if m in sys.modules])"
+    )
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
+    assert out.stdout.strip() == "[]"
+
+
+def test_case_file_matches_the_study() -> None:
+    d = read_cases(CASES)
+    assert d.n == 12 and d.cohort_size == 69 and d.window_years == 2
+    assert d.cases[d.missing].tolist() == [4, 6, 10, 11]
+    assert d.cases[d.reoffended == 1].tolist() == [5, 7]
+    assert d.cases[d.reoffended == 0].tolist() == [1, 2, 3, 8, 9, 12]
+    assert (d.total_reoffenders, d.total_offences) == (5, 7)
+    assert (d.missing_reoffenders, d.extra_offences) == (3, 2)
+    assert (d.intensive_cases, d.intensive_reoffenders) == (7, 1)
+    assert (d.little_cases, d.little_reoffenders) == (5, 4)
+    # the two still detained at the end of 2022 have (almost) no time at risk
+    assert d.exposure_high[d.cases == 9][0] <= 0.5 and d.exposure_high[d.cases == 12][0] <= 0.5
+
+
+@pytest.mark.parametrize(
+    ("change", "message"),
+    [
+        (("# @total_reoffenders: 5", "# @total_reoffenders: 9"), "cannot hold"),
+        (("# @total_offences: 7", "# @total_offences: 3"), "below @total_reoffenders"),
+        (("# @cohort_size: 69\n", ""), "missing for ['cohort_size']"),
+        (("5,1,2.0,1.5,2.5", "5,yes,2.0,1.5,2.5"), "reoffended must be 0, 1 or empty"),
+        (("7,1,2.0,1.5,2.5", "7,1,2.0,2.5,1.5"), "exposure_low <= exposure_high"),
+        (("case,reoffended,", "case,reoff,"), "columns ['reoffended'] missing"),
+        (("# @intensive_cases: 7", "# @intensive_cases: 6"), "must equal the 12 rows"),
+    ],
+)
+def test_case_file_errors_name_the_problem(change: tuple[str, str], message: str) -> None:
+    text = CASES.read_text()
+    assert change[0] in text
+    with pytest.raises(BayesError, match=r"nazorg_plus_cases.csv") as exc:
+        parse_cases(text.replace(change[0], change[1], 1).encode(), str(CASES))
+    assert message in str(exc.value)
+
+
+# --- the likelihood: the missing outcomes are summed out exactly ---------------------------
+
+
+def test_marginal_likelihood_equals_brute_force() -> None:
+    """Summing over every outcome of cases 4, 6, 10, 11 with exactly 3 reoffenders."""
+    import pytensor
+    import pytensor.tensor as pt
+
+    from mkba_sim.bayes.nazorg import treated_design, treated_loglik
+
+    d = read_cases(CASES)
+    lam, rho = pt.dscalar("lam"), pt.dscalar("rho")
+    t = pt.dvector("t")
+    fs = [
+        pytensor.function(
+            [lam, rho, t],
+            treated_loglik(lam, rho, t, d.missing, treated_design(d, all_patterns=every)),
+            mode="FAST_COMPILE",
+        )
+        for every in (False, True)
+    ]
+    rng = np.random.default_rng(3)
+    for _ in range(5):
+        lam_v, rho_v = rng.uniform(0.05, 1.0), rng.uniform(0.05, 1.5)
+        t_v = d.exposure_low + (d.exposure_high - d.exposure_low) * rng.random(d.n)
+        p = 1.0 - np.exp(-lam_v * t_v)
+        total = 0.0
+        for y_missing in itertools.product((0, 1), repeat=4):
+            y = d.reoffended.copy()
+            y[d.missing] = y_missing
+            if y.sum() != d.total_reoffenders:
+                continue
+            mu = rho_v * t_v[y == 1].sum()
+            pois = math.exp(-mu) * mu**d.extra_offences / math.factorial(d.extra_offences)
+            total += float(np.prod(np.where(y == 1, p, 1.0 - p))) * pois
+        for f in fs:
+            assert f(lam_v, rho_v, t_v) == pytest.approx(math.log(total), rel=1e-12)
+
+
+# --- conjugate special case -------------------------------------------------------------
+
+
+def test_conjugate_special_case_matches_scipy(tmp_path: Path) -> None:
+    """With every exposure fixed at the 2-year window the treated block is conjugate.
+
+    Then p_i = p_treated for every case and the sum over the missing outcomes is
+    4 p³(1 − p) Poisson(2 | 10 ρ), so p_treated ~ Beta(1 + 5, 1 + 7), rho_treated ~
+    Gamma(1 + 2, rate 1 + 10), p_intensive ~ Beta(1 + 1, 1 + 6), p_little_connection ~
+    Beta(1 + 4, 1 + 1), and the reference parameters keep their priors.
+
+    Tolerance: every posterior quantile (5, 25, 50, 75, 95%) must lie within 4 Monte
+    Carlo standard errors (ArviZ ``mcse(method="quantile")``, which accounts for
+    autocorrelation) of the exact quantile. With 5 quantiles × 6 variables the chance of a
+    false failure is about 30 × 6e-5 ≈ 0.2% (and the seed is fixed).
+    """
+    import arviz as az
+    from scipy import stats
+
+    from mkba_sim.bayes.priors import REFERENCE_PRIORS
+
+    data_dir = tmp_path / "data"
+    _write_cases(
+        data_dir,
+        {c: {"exposure_low": "2.0", "exposure_high": "2.0"} for c in range(1, 13)},
+    )
+    fit = fit_or_load(NAME, "mixture", cache_dir=tmp_path / "cache", data_dir=data_dir)
+    ref = REFERENCE_PRIORS["mixture"]
+    exact = {
+        "p_treated": stats.beta(6, 8),
+        "rho_treated": stats.gamma(3, scale=1 / 11),
+        "p_intensive": stats.beta(2, 7),
+        "p_little_connection": stats.beta(5, 2),
+        "p_support_need": stats.beta(ref.p_support_need.alpha, ref.p_support_need.beta),
+        "extra_offences_reference": stats.gamma(
+            ref.extra_offences_reference.shape, scale=1 / ref.extra_offences_reference.rate
+        ),
+    }
+    for name, dist in exact.items():
+        x = fit.dataset[name].values  # (chain, draw)
+        for q in (0.05, 0.25, 0.5, 0.75, 0.95):
+            mcse = float(az.mcse(x, method="quantile", prob=q))
+            est = float(np.quantile(x, q))
+            assert abs(est - dist.ppf(q)) < 4 * mcse, (name, q, est, dist.ppf(q), mcse)
+
+
+# --- diagnostics gate --------------------------------------------------------------------
+
+
+def test_gate_flags_chains_that_do_not_mix() -> None:
+    rng = np.random.default_rng(1)
+    stuck = rng.normal(size=(4, 500)) + np.array([[0.0], [0.0], [0.0], [3.0]])
+    good = rng.normal(size=(4, 500))
+    diag = compute_diagnostics({"stuck": stuck, "good": good}, divergences=2)
+    bad = diag.failures(Thresholds())
+    assert diag.worst["rhat"] == "stuck" and diag.max_rhat > 1.1
+    assert any(b.startswith("R-hat") for b in bad)
+    assert any("divergent" in b for b in bad)
+    assert compute_diagnostics({"good": good}, 0).passed()
+
+
+def test_gate_refuses_a_bad_fit_in_strict_mode(tmp_path: Path) -> None:
+    tiny = SamplerSettings(draws=15, tune=15, chains=2, cores=1)
+    with pytest.raises(DiagnosticsError, match=r"ESS") as exc:
+        fit_or_load(NAME, cache_dir=tmp_path, data_dir=CASES.parent, settings=tiny)
+    assert "2 chains x 15 draws" in str(exc.value)
+    # not strict: the same (now cached) fit is returned, with a warning
+    with pytest.warns(RuntimeWarning, match=r"failed the convergence diagnostics"):
+        fit = fit_or_load(
+            NAME, cache_dir=tmp_path, data_dir=CASES.parent, settings=tiny, strict=False
+        )
+    assert fit.from_cache and not fit.diagnostics.passed()
+
+
+# --- cache -------------------------------------------------------------------------------
+
+
+def test_cache_hit_loads_the_same_draws_without_sampling(
+    shared_cache: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    first = fit_or_load(NAME, "mixture", cache_dir=shared_cache, data_dir=CASES.parent)
+
+    def no_sampling(*args: object, **kwargs: object) -> None:
+        raise AssertionError("re-sampled although the cache is valid")
+
+    monkeypatch.setattr(fit_module, "_fit", no_sampling)
+    start = time.perf_counter()
+    again = fit_or_load(NAME, "mixture", cache_dir=shared_cache, data_dir=CASES.parent)
+    seconds = time.perf_counter() - start
+    assert again.from_cache and again.key == first.key
+    assert seconds < 1.0 < float(again.dataset.attrs["fit_seconds"])
+    np.testing.assert_array_equal(again.flat("p_treated"), first.flat("p_treated"))
+    # what was cached passed the gate
+    assert again.diagnostics.passed() and again.diagnostics.divergences == 0
+
+
+def test_cache_is_invalidated_when_data_change(
+    shared_cache: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    same = _write_cases(tmp_path / "same")
+    changed = _write_cases(tmp_path / "changed", {9: {"exposure_high": "0.3"}})
+    cached = fit_or_load(NAME, "mixture", cache_dir=shared_cache, data_dir=same.parent)
+    assert cached.from_cache  # identical bytes elsewhere: same key
+
+    class ResampledError(Exception):
+        pass
+
+    def sampling(*args: object, **kwargs: object) -> None:
+        raise ResampledError
+
+    monkeypatch.setattr(fit_module, "_fit", sampling)
+    with pytest.raises(ResampledError):
+        fit_or_load(NAME, "mixture", cache_dir=shared_cache, data_dir=changed.parent)
+    # a different prior is a different posterior too
+    with pytest.raises(ResampledError):
+        fit_or_load(NAME, "support_need", cache_dir=shared_cache, data_dir=same.parent)
+
+
+def test_cache_key_covers_data_priors_code_and_sampler() -> None:
+    from mkba_sim.bayes.fit import cache_key
+    from mkba_sim.bayes.registry import get_model
+
+    sub = get_model(NAME)
+    d = read_cases(CASES)
+    base = cache_key(sub, sub.prior("mixture"), d, SamplerSettings())
+    other_data = parse_cases(CASES.read_bytes().replace(b"2.5,no,,", b"2.4,no,,", 1))
+    assert cache_key(sub, sub.prior("mixture"), other_data, SamplerSettings()) != base
+    assert cache_key(sub, sub.prior("very_active"), d, SamplerSettings()) != base
+    assert cache_key(sub, sub.prior("mixture"), d, SamplerSettings(seed=1)) != base
+    assert cache_key(sub, sub.prior("mixture"), d, SamplerSettings()) == base
+
+
+# --- public API --------------------------------------------------------------------------
+
+
+def test_load_posterior_draws_are_jointly_indexed(shared_cache: Path) -> None:
+    names = [
+        "p_treated",
+        "p_reference",
+        "rate_treated",
+        "rate_reference",
+        "avoided_offences_per_client_year",
+        "relative_reduction_reoffending",
+        "relative_reduction_offences",
+        "offences_per_recidivist_treated",
+        "cohort_offences_avoided",
+        "cohort_offences_treated",
+        "cohort_offences_reference",
+    ]
+    d = bayes.load_posterior(NAME, names, cache_dir=shared_cache, data_dir=CASES.parent)
+    assert list(d) == names
+    assert {a.shape for a in d.values()} == {(4000,)}
+    assert all(a.dtype == np.float64 for a in d.values())
+    # identities that hold draw by draw only if the draws share their index
+    np.testing.assert_allclose(
+        d["rate_treated"], d["p_treated"] * d["offences_per_recidivist_treated"] / 2
+    )
+    np.testing.assert_allclose(
+        d["avoided_offences_per_client_year"], d["rate_reference"] - d["rate_treated"]
+    )
+    np.testing.assert_allclose(
+        d["relative_reduction_reoffending"], 1 - d["p_treated"] / d["p_reference"]
+    )
+    np.testing.assert_allclose(
+        d["relative_reduction_offences"], 1 - d["rate_treated"] / d["rate_reference"]
+    )
+    np.testing.assert_array_equal(
+        d["cohort_offences_avoided"],
+        d["cohort_offences_reference"] - d["cohort_offences_treated"],
+    )
+    # finite population: the 12 observed contribute their 7 offences, the 57 are predicted
+    assert d["cohort_offences_treated"].min() >= 7
+    assert np.all(d["cohort_offences_avoided"] == np.round(d["cohort_offences_avoided"]))
+
+
+def test_load_posterior_errors(tmp_path: Path) -> None:
+    with pytest.raises(BayesError, match=r"unknown Bayesian sub-model 'nope'.*nazorg_plus"):
+        bayes.load_posterior("nope", ["p_treated"], cache_dir=tmp_path)
+    with pytest.raises(BayesError, match=r"unknown variable.*'p_treatd'.*avoided_offences"):
+        bayes.load_posterior(NAME, ["p_treated", "p_treatd"], cache_dir=tmp_path)
+    with pytest.raises(BayesError, match=r"unknown prior 'zavp'.*very_active"):
+        bayes.load_posterior(NAME, ["p_treated"], cache_dir=tmp_path, prior="zavp")
+    with pytest.raises(BayesError, match=r"not found in .*copy models/data/nazorg_plus_cases"):
+        bayes.load_posterior(NAME, ["p_treated"], cache_dir=tmp_path, data_dir=tmp_path)
+    with pytest.raises(BayesError, match=r"no variables"):
+        bayes.load_posterior(NAME, [], cache_dir=tmp_path)
+    assert not any(tmp_path.rglob("*.nc"))  # nothing was fitted
+
+
+def test_summary_json_and_text(shared_cache: Path) -> None:
+    doc = bayes.bayes_summary_json(
+        NAME, prior="mixture", data_dir=CASES.parent, cache_dir=shared_cache
+    )
+    json.dumps(doc)  # JSON-able
+    assert doc["schema"] == "mkba_sim.bayes/1" and doc["name"] == NAME
+    assert doc["prior"]["name"] == "mixture"
+    assert doc["diagnostics"]["passed"] and doc["draws"] == 4000
+    v = doc["variables"]["avoided_offences_per_client_year"]
+    assert v["interval90"][0] < v["median"] < v["interval90"][1]
+    assert 0.5 < doc["p_any_reduction"]["offences"] <= 1.0
+    assert [r["prior"] for r in doc["prior_sensitivity"]] == ["mixture"]
+    text = bayes.format_summary(doc)
+    assert "cohort_offences_avoided" in text and "P(any reduction)" in text
+    with pytest.raises(BayesError, match=r"not a mkba_sim.bayes/1 document"):
+        bayes.format_summary({"schema": "other"})
+
+
+MODEL_TOML = """
+[model]
+title = "posterior test"
+price_year = 2020
+horizon_years = 2
+
+[parameters.avoided]
+dist = "posterior"
+model = "nazorg_plus_recidivism"
+variable = "avoided_offences_per_client_year"
+source = "test"
+
+[parameters.p_treated]
+dist = "posterior"
+model = "nazorg_plus_recidivism"
+variable = "p_treated"
+source = "test"
+
+[[items]]
+name = "avoided offence costs"
+side = "benefit"
+stakeholder = "justice"
+value = "69 * avoided * 500"
+years = [1, 2]
+"""
+
+
+def test_model_file_finds_its_data_and_simulates(shared_cache: Path, tmp_path: Path) -> None:
+    model_path = tmp_path / "m.toml"
+    model_path.write_text(MODEL_TOML)
+    with pytest.raises(mkba_sim.ModelFileError, match=r"not found in .*data"):
+        mkba_sim.simulate(model_path, draws=1000, seed=1, bayes_cache=shared_cache)
+    _write_cases(tmp_path / "data")
+    res = mkba_sim.simulate(model_path, draws=20_000, seed=1, bayes_cache=shared_cache)
+    avoided = bayes.load_posterior(
+        NAME, ["avoided_offences_per_client_year"], cache_dir=shared_cache, data_dir=CASES.parent
+    )["avoided_offences_per_client_year"]
+    mean_net = res.summary("base")["net"]["mean"]
+    assert mean_net == pytest.approx(2 * 69 * 500 * avoided.mean(), rel=0.03)
+
+
+def test_cli_bayes_end_to_end(shared_cache: Path, tmp_path: Path) -> None:
+    model_path = tmp_path / "m.toml"
+    model_path.write_text(MODEL_TOML)
+    _write_cases(tmp_path / "data")
+    env = dict(os.environ, MKBA_SIM_CACHE=str(shared_cache.parent))
+    cmd = [sys.executable, "-m", "mkba_sim.cli", "bayes", str(model_path)]
+    start = time.perf_counter()
+    proc = subprocess.run(
+        [*cmd, "--json", "--prior", "mixture"],
+        capture_output=True,
+        text=True,
+        env=env,
+        cwd=tmp_path,
+        timeout=600,
+    )
+    assert proc.returncode == 0, proc.stderr
+    assert time.perf_counter() - start < 30  # loaded from the cache, not fitted
+    doc = json.loads(proc.stdout)
+    assert doc["schema"] == "mkba_sim.bayes/1" and doc["model"] == str(model_path)
+    sub = doc["submodels"][NAME]
+    assert sub["cache"]["from_cache"] and sub["data"]["path"] == str(tmp_path / "data" / CASES.name)
+    text = subprocess.run(
+        [*cmd, "--prior", "mixture"], capture_output=True, text=True, env=env, timeout=600
+    )
+    assert text.returncode == 0 and "avoided_offences_per_client_year" in text.stdout
+    bad = subprocess.run(
+        [*cmd, "--prior", "zavp"], capture_output=True, text=True, env=env, timeout=600
+    )
+    assert bad.returncode == 2 and "unknown prior 'zavp'" in bad.stderr
+    assert "Traceback" not in bad.stderr
