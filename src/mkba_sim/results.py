@@ -151,4 +151,5 @@ class Result:
             },
             "scenarios": {s: self.summary(s) for s in self.scenarios},
             "pm": json.loads(a.get("pm", "[]")),
+            "posteriors": json.loads(a.get("posteriors", "[]")),
         }

@@ -5,6 +5,7 @@ Notebooks and the CLI both call :func:`simulate`.
 
 from __future__ import annotations
 
+import json
 import os
 from pathlib import Path
 from typing import Any
@@ -44,6 +45,9 @@ def simulate(
     """
     m = model if isinstance(model, Model) else load_model(model)
     chosen = check_scenarios(m, tuple(scenarios) if scenarios else None)
+    posteriors: list[dict[str, Any]] = []
     if needs_posteriors(m, chosen):
-        m = attach_posteriors(m, chosen, cache_dir=bayes_cache, strict=strict)
-    return simulate_model(m, draws, seed, scenarios=chosen, **options)
+        m, posteriors = attach_posteriors(m, chosen, cache_dir=bayes_cache, strict=strict)
+    result = simulate_model(m, draws, seed, scenarios=chosen, **options)
+    result.dataset.attrs["posteriors"] = json.dumps(posteriors)
+    return result

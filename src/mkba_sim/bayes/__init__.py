@@ -10,7 +10,7 @@ Public API
 ----------
 Draws
     :func:`load_posterior` — jointly indexed 1-D arrays per variable (fits or loads the
-    cache).
+    cache); :func:`load_posterior_with_provenance` also says where they came from.
 Summaries
     :func:`bayes_summary_json` (schema ``mkba_sim.bayes/1``), :func:`format_summary`,
     :func:`prior_sensitivity`.
@@ -29,6 +29,7 @@ from mkba_sim.bayes.api import (
     bayes_summary_json,
     format_summary,
     load_posterior,
+    load_posterior_with_provenance,
     prior_sensitivity,
 )
 from mkba_sim.bayes.diagnostics import Diagnostics, Thresholds
@@ -48,5 +49,6 @@ __all__ = [
     "fit_or_load",
     "format_summary",
     "load_posterior",
+    "load_posterior_with_provenance",
     "prior_sensitivity",
 ]

@@ -22,6 +22,7 @@ __all__ = [
     "bayes_summary_json",
     "format_summary",
     "load_posterior",
+    "load_posterior_with_provenance",
     "prior_sensitivity",
 ]
 
@@ -107,6 +108,31 @@ def load_posterior(
     >>> d = load_posterior("nazorg_plus_recidivism", ["p_treated", "p_reference"])  # doctest: +SKIP
     >>> float((d["p_treated"] < d["p_reference"]).mean())  # doctest: +SKIP
     """
+    draws, _ = load_posterior_with_provenance(
+        name, variables, cache_dir=cache_dir, strict=strict, prior=prior, data_dir=data_dir
+    )
+    return draws
+
+
+def load_posterior_with_provenance(
+    name: str,
+    variables: Sequence[str],
+    *,
+    cache_dir: Path | None = None,
+    strict: bool = True,
+    prior: str | None = None,
+    data_dir: Path | None = None,
+) -> tuple[dict[str, np.ndarray], dict[str, Any]]:
+    """:func:`load_posterior` plus the posterior's provenance.
+
+    Returns
+    -------
+    tuple
+        The draws as :func:`load_posterior` returns them, and
+        :meth:`PosteriorFit.provenance` (sub-model, prior, cache key, from cache or fitted,
+        convergence numbers and whether they pass the gate), which a simulation stamps
+        on its result.
+    """
     sub = get_model(name)
     if isinstance(variables, str):
         variables = [variables]
@@ -118,7 +144,7 @@ def load_posterior(
     if not variables:
         raise BayesError(f"{name}: no variables asked for")
     fit = fit_or_load(name, prior, cache_dir=cache_dir, data_dir=data_dir, strict=strict)
-    return {v: fit.flat(v) for v in variables}
+    return {v: fit.flat(v) for v in variables}, fit.provenance()
 
 
 def _describe(x: np.ndarray) -> dict[str, float | list[float]]:

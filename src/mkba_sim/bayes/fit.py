@@ -107,6 +107,28 @@ class PosteriorFit:
         """1-D float array of ``name`` over all chains and draws (chain-major)."""
         return np.asarray(self.dataset[name].values, dtype=np.float64).reshape(-1)
 
+    def provenance(self) -> dict[str, Any]:
+        """What a simulation using these draws should record (JSON-able).
+
+        Sub-model, prior, cache key, whether the draws came from the cache, the time it
+        took, and the convergence numbers with the gate's verdict.
+        """
+        d = self.diagnostics
+        return {
+            "model": str(self.dataset.attrs["model"]),
+            "prior": str(self.dataset.attrs["prior"]),
+            "cache_key": self.key,
+            "from_cache": self.from_cache,
+            "seconds": round(self.seconds, 3),
+            "chains": d.chains,
+            "draws_per_chain": d.n_draws,
+            "max_rhat": d.max_rhat,
+            "min_ess_bulk": d.min_ess_bulk,
+            "min_ess_tail": d.min_ess_tail,
+            "divergences": d.divergences,
+            "diagnostics_passed": not d.failures(),
+        }
+
 
 def default_data_dirs() -> list[Path]:
     """Where case data is looked for when no ``data_dir`` is given.

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 from dataclasses import replace
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 
@@ -69,8 +70,13 @@ def attach_posteriors(
     *,
     cache_dir: Path | None = None,
     strict: bool = True,
-) -> Model:
-    """Return ``model`` with draws loaded into every posterior parameter."""
+) -> tuple[Model, list[dict[str, Any]]]:
+    """Return ``model`` with draws loaded into every posterior parameter.
+
+    Also returns one provenance record per posterior used (sub-model, prior, cache key,
+    diagnostics; see :func:`mkba_sim.bayes.load_posterior_with_provenance`) or per
+    draws file (path and number of draws), for the result's attributes.
+    """
     names = scenarios or tuple(model.scenarios)
     wanted: dict[tuple[str, str | None], set[str]] = {}
     for n in names:
@@ -78,12 +84,13 @@ def attach_posteriors(
             if isinstance(p.dist, Posterior) and not p.dist.is_file:
                 wanted.setdefault((p.dist.source, p.dist.prior), set()).add(p.dist.variable)
     loaded: dict[tuple[str, str | None], dict[str, np.ndarray]] = {}
+    provenance: list[dict[str, Any]] = []
     data_dir = model_data_dir(model)
     for (source, prior), variables in wanted.items():
         from mkba_sim import bayes
 
         try:
-            loaded[(source, prior)] = bayes.load_posterior(
+            got, info = bayes.load_posterior_with_provenance(
                 source,
                 sorted(variables),
                 cache_dir=cache_dir,
@@ -91,6 +98,8 @@ def attach_posteriors(
                 prior=prior,
                 data_dir=data_dir,
             )
+            loaded[(source, prior)] = got
+            provenance.append({**info, "variables": sorted(variables)})
         except MkbaError as exc:
             raise ModelFileError(model.path, "parameters", str(exc)) from None
     scenarios_new = {}
@@ -102,8 +111,11 @@ def attach_posteriors(
             key = f"parameters.{pname}"
             if p.dist.is_file:
                 draws = _file_draws(model, p.dist, key)
+                provenance.append(
+                    {"file": p.dist.source, "variable": p.dist.variable, "draws": draws.size}
+                )
             else:
                 draws = loaded[(p.dist.source, p.dist.prior)][p.dist.variable]
             params[pname] = replace(p, dist=p.dist.with_draws(draws))
         scenarios_new[n] = replace(sc, parameters=params)
-    return replace(model, scenarios=scenarios_new)
+    return replace(model, scenarios=scenarios_new), provenance

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Sequence
+from typing import Any
 
 from mkba_sim.analysis.replication import ReplicationRow
 from mkba_sim.model import Model
@@ -68,6 +69,19 @@ def _interval(iv: Sequence[float | None]) -> str:
     return f"[{fmt_number(lo)}, {fmt_number(hi)}]"
 
 
+def _posterior_line(p: dict[str, Any]) -> str:
+    if "file" in p:
+        return f"Posterior draws: {p['variable']} from {p['file']} ({p['draws']:,} draws)"
+    verdict = "passed" if p["diagnostics_passed"] else "FAILED (not strict)"
+    origin = "cached" if p["from_cache"] else f"fitted in {p['seconds']:.0f} s"
+    return (
+        f"Posterior {p['model']} (prior {p['prior']}, {origin}): {p['chains']} chains x "
+        f"{p['draws_per_chain']:,} draws; max R-hat {p['max_rhat']:.3f}, min ESS bulk/tail "
+        f"{p['min_ess_bulk']:,.0f}/{p['min_ess_tail']:,.0f}, {p['divergences']} divergences "
+        f"- diagnostics {verdict}"
+    )
+
+
 def run_summary(result: Result) -> str:
     """A decision-maker's summary of every scenario of a simulation."""
     doc = result.to_dict()
@@ -104,5 +118,6 @@ def run_summary(result: Result) -> str:
         out.append("")
     if doc["pm"]:
         out.append("Not monetised (PM): " + "; ".join(p["name"] for p in doc["pm"]))
+    out += [_posterior_line(p) for p in doc["posteriors"]]
     out.append(f"Quantiles: {run['quantile_method']}. {run['draws_per_second']:,.0f} draws/s.")
     return "\n".join(out)
