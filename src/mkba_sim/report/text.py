@@ -112,9 +112,12 @@ def run_summary(result: Result) -> str:
                 f"{bcr['interval90'][1] or float('nan'):.2f}]; "
                 f"P(BCR > 1) {bcr['p_above_1']:.2%}"
             )
+        width = max((len(item) for item in s["items"]), default=0)
         for item, v in s["items"].items():
             sign = "+" if v["side"] == "benefit" else "-"
-            out.append(f"    {sign} {item:<38} {fmt_number(v['mean']):>14}  ({v['stakeholder']})")
+            out.append(
+                f"    {sign} {item:<{width}} {fmt_number(v['mean']):>14}  ({v['stakeholder']})"
+            )
         out.append("")
     if doc["pm"]:
         out.append("Not monetised (PM): " + "; ".join(p["name"] for p in doc["pm"]))
