@@ -1,0 +1,192 @@
+"""Smoke test of benchmarks/bench_engine.py (about 20 s).
+
+The benchmark's speed ratios mean something only if every engine computes the same
+model. So: the model file matches the specification (shared/benchmarks/REFERENCE_MODEL.md),
+the hand-written NumPy and squigglepy versions reproduce the closed-form mean, and a
+``--quick`` run completes with every section, every engine correct and the JSON output.
+
+Tolerance for means: |mean − closed form| ≤ 5 MCSE (MCSE = sd / √n of the same draws).
+A correct model fails this with probability ≈ 6e-7; with 200,000 draws 5 MCSE is about
+1,200 EUR (0.6 % of the mean), so a wrong parameter or formula term shows.
+"""
+
+from __future__ import annotations
+
+import importlib.util
+import json
+import math
+import subprocess
+import sys
+import tomllib
+from pathlib import Path
+from types import ModuleType
+from typing import Any
+
+import numpy as np
+import pytest
+
+REPO = Path(__file__).resolve().parents[1]
+BENCH = REPO / "benchmarks" / "bench_engine.py"
+CLOSED_FORM = 200_571.5  # as stated in REFERENCE_MODEL.md
+MAX_Z = 5.0
+
+
+def _load() -> ModuleType:
+    spec = importlib.util.spec_from_file_location("bench_engine", BENCH)
+    assert spec is not None and spec.loader is not None
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module
+
+
+bench = _load()
+
+#: REFERENCE_MODEL.md's table, in the model file's parametrisations.
+SPEC: dict[str, dict[str, Any]] = {
+    "salary": {"dist": "normal", "mean": 99_000, "sd": 5_000},
+    "case_costs": {"dist": "lognormal", "median": 23_000},  # sigma checked separately
+    "lam0": {"dist": "gamma", "mean": 2.7, "sd": 0.5},
+    "p0": {"dist": "beta", "alpha": 50, "beta": 50},
+    "pt": {"dist": "beta", "alpha": 6, "beta": 8},
+    "lamt": {"dist": "gamma", "shape": 8, "rate": 6},
+    "cost_offence": {"dist": "triangular", "low": 500, "mode": 1_000, "high": 1_500},
+    "police_incidents": {"dist": "gamma", "shape": 35, "rate": 12},
+    "police_cost": {"dist": "normal", "mean": 236, "sd": 40},
+    "detention_days": {"dist": "uniform", "low": 0, "high": 12},
+    "detention_cost": {"dist": "normal", "mean": 250, "sd": 25},
+    "work_share": {"dist": "beta", "alpha": 3, "beta": 11},
+    "benefit_cost": {"dist": "normal", "mean": 19_680, "sd": 1_500},
+    "attribution": {"dist": "uniform", "low": 0.3, "high": 0.7},
+}
+
+
+def test_model_file_matches_the_specification() -> None:
+    doc = tomllib.loads(bench.MODEL_PATH.read_text())
+    assert doc["populations"] == {"clients": 69}
+    assert doc["model"]["horizon_years"] == 1 and doc["model"]["discount_rate"] == 0
+    params = doc["parameters"]
+    assert set(params) == set(SPEC)
+    for name, expected in SPEC.items():
+        got = {k: params[name][k] for k in expected}
+        assert got == expected, name
+    # lognormal: median 23,000, sigma from the 90% interval [15,000, 35,000]
+    sigma = math.log(35 / 15) / (2 * 1.6448536269514722)
+    assert params["case_costs"]["sigma"] == pytest.approx(sigma, abs=1e-8)
+    assert abs(bench.CASE_COSTS_SIGMA - sigma) < 1e-12
+    assert doc["derived"] == {"avoided_offences": "clients * (p0 * lam0 - pt * lamt) / 2"}
+    items = {(it["side"], it["value"]) for it in doc["items"]}
+    assert items == {
+        ("benefit", "avoided_offences * cost_offence"),
+        ("benefit", "clients * police_incidents * police_cost"),
+        ("benefit", "clients * detention_days * detention_cost"),
+        ("benefit", "clients * work_share * benefit_cost * attribution"),
+        ("cost", "salary"),
+        ("cost", "case_costs"),
+    }
+    assert all(it["years"] == [1] for it in doc["items"])
+
+
+def test_closed_form_mean() -> None:
+    assert bench.closed_form_mean() == pytest.approx(CLOSED_FORM, abs=0.1)
+    # the formula at the inputs' means is the mean (independent inputs, products only)
+    means = {
+        "salary": 99_000,
+        "case_costs": 23_000 * math.exp(bench.CASE_COSTS_SIGMA**2 / 2),
+        "lam0": 2.7,
+        "p0": 0.5,
+        "pt": 6 / 14,
+        "lamt": 8 / 6,
+        "cost_offence": 1_000,
+        "police_incidents": 35 / 12,
+        "police_cost": 236,
+        "detention_days": 6,
+        "detention_cost": 250,
+        "work_share": 3 / 14,
+        "benefit_cost": 19_680,
+        "attribution": 0.5,
+    }
+    assert bench.net_from_inputs(means) == pytest.approx(bench.closed_form_mean(), rel=1e-12)
+
+
+@pytest.mark.parametrize(
+    ("fn_name", "n"),
+    [
+        ("numpy_net", 200_000),
+        ("squigglepy_net", 200_000),
+        ("squigglepy_net_algebra", 200_000),
+        ("squigglepy_net_per_draw", 2_000),
+    ],
+)
+def test_hand_written_models_mean_within_5_mcse(fn_name: str, n: int) -> None:
+    net = getattr(bench, fn_name)(n, 12345)
+    assert net.shape == (n,)
+    est = bench.summarize(net)
+    assert abs(est["mean"] - bench.closed_form_mean()) <= MAX_Z * est["mcse"]
+    assert est["q05"] < est["mean"] < est["q95"]
+
+
+def test_hand_written_numpy_is_reproducible() -> None:
+    np.testing.assert_array_equal(bench.numpy_net(100, 7), bench.numpy_net(100, 7))
+
+
+@pytest.fixture(scope="module")
+def quick(tmp_path_factory: pytest.TempPathFactory) -> tuple[str, dict[str, Any]]:
+    out = tmp_path_factory.mktemp("bench") / "quick.json"
+    proc = subprocess.run(
+        [sys.executable, str(BENCH), "--quick", "--json", str(out)],
+        capture_output=True,
+        text=True,
+        cwd=REPO,
+        timeout=300,
+    )
+    assert proc.returncode == 0, proc.stderr
+    return proc.stdout, json.loads(out.read_text())
+
+
+def test_quick_run_has_every_section(quick: tuple[str, dict[str, Any]]) -> None:
+    text, doc = quick
+    for heading in ("1. First result", "2. Throughput", "3. Streaming", "Targets"):
+        assert heading in text
+    assert {"machine", "first_call", "throughput", "streaming", "checks"} <= set(doc)
+    engines = {r["engine"] for r in doc["throughput"] if "skipped" not in r}
+    assert engines == {
+        bench.NUMBA,
+        bench.NUMPY_PATH,
+        bench.SQ_FAST,
+        bench.SQ_ALGEBRA,
+        bench.SQ_PER_DRAW,
+        bench.HAND_NUMPY,
+    }
+    assert {r["threads"] for r in doc["throughput"] if r["engine"] == bench.NUMBA} == {1, 2}
+    # every target was evaluated (PASS or FAIL; speed targets are not asserted: quick
+    # sizes are too small for them and the machine may be busy)
+    assert len(doc["checks"]) >= 6
+    assert all(c["status"] in ("PASS", "FAIL") for c in doc["checks"])
+    assert doc["first_call"]["empty_cache"]["cache_files"] > 0
+
+
+def test_quick_run_every_engine_is_correct(quick: tuple[str, dict[str, Any]]) -> None:
+    _, doc = quick
+    correctness = [c for c in doc["checks"] if c["name"].startswith("correct:")]
+    assert len(correctness) == 7  # six engines and the streaming CLI runs
+    assert all(c["status"] == "PASS" for c in correctness), correctness
+
+
+def test_quick_run_engines_agree_on_p_net_positive(quick: tuple[str, dict[str, Any]]) -> None:
+    """Same model, same spread: P(net > 0) agrees within 5 standard errors of the difference."""
+    _, doc = quick
+    n = doc["reference_draws"]
+    rows = [r for r in doc["throughput"] if r["draws"] == n and "skipped" not in r]
+    ref = next(r for r in rows if r["engine"] == bench.NUMBA and r["threads"] == 2)
+    p = ref["p_net_positive"]
+    se = math.sqrt(2 * max(p * (1 - p), 1 / n) / n)
+    for r in rows:
+        assert abs(r["p_net_positive"] - p) <= MAX_Z * se, r["engine"]
+
+
+def test_quick_run_streams_in_constant_memory(quick: tuple[str, dict[str, Any]]) -> None:
+    _, doc = quick
+    small, big = doc["streaming"]
+    assert big["draws"] == 10 * small["draws"]
+    assert 0 < big["peak_rss_bytes"] < bench.TARGET_PEAK_RSS
+    assert big["peak_rss_bytes"] < small["peak_rss_bytes"] + 64 * 2**20
