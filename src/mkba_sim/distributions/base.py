@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import functools
 import math
 from collections.abc import Mapping
 from dataclasses import dataclass, field
@@ -72,6 +73,13 @@ def quantile_table(ppf: Any, isf: Any) -> np.ndarray:
     return out
 
 
+@functools.lru_cache(maxsize=256)
+def _cached_table(dist: Distribution) -> np.ndarray:
+    table = quantile_table(dist.ppf, dist.isf)
+    table.flags.writeable = False
+    return table
+
+
 class Distribution:
     """One distribution family with its declared parametrisations.
 
@@ -121,8 +129,16 @@ class Distribution:
         raise NotImplementedError
 
     def encode(self) -> Encoded:
-        """The kernel encoding: by default a quantile table of :meth:`ppf`/:meth:`isf`."""
-        return Encoded(ks.TABLE, table=quantile_table(self.ppf, self.isf))
+        """The kernel encoding: by default a quantile table of :meth:`ppf`/:meth:`isf`.
+
+        Tables are cached per distribution (families are frozen dataclasses, equal when
+        their parameters are), so re-running a model in the same process does not
+        rebuild them with scipy.
+        """
+        try:
+            return Encoded(ks.TABLE, table=_cached_table(self))
+        except TypeError:  # unhashable parameters: build afresh
+            return Encoded(ks.TABLE, table=quantile_table(self.ppf, self.isf))
 
     def ppf(self, u: np.ndarray) -> np.ndarray:
         """Exact quantile function (scipy)."""

@@ -47,52 +47,132 @@ def emit(node: Node, slot: dict[str, str]) -> str:
     return f"{fname}({args[0]})"
 
 
-def _draw_body(plan: Plan) -> list[str]:
-    """Unrolled sampling of every parameter instance (no per-parameter dispatch)."""
-    lines = ["    if design.shape[0] > 0:"]
-    n_streams = plan.streams.shape[0]
-    lines += [f"        u[{k}] = design[row, {k}]" for k in range(n_streams)] or ["        pass"]
-    lines.append("    else:")
-    lines += [
-        f"        u[{k}] = stream_uniform(key, streams[{k}], draw)" for k in range(n_streams)
-    ] or ["        pass"]
-    if plan.corr_ptr.shape[0] > 1:
-        lines.append("    apply_copula(u, corr_members, corr_ptr, chol, chol_ptr, z)")
+def _fill_params_body(plan: Plan) -> list[str]:
+    """Unrolled per-parameter loops over a sub-block of draws (no per-draw dispatch).
+
+    A TABLE parameter is done in two passes: the bulk interpolation for every draw (a
+    loop the compiler vectorises), then :func:`q_table` again for the few draws whose
+    uniform lies in a tail; both give exactly ``q_table``'s value.
+    """
+    lines = []
     for j, code in enumerate(plan.codes):
         k = int(plan.stream_of[j])
+        lines.append(f"    # parameter instance {j}")
+        if code == ks.TABLE:
+            lines += [
+                f"    off = ipar[{j}, 0]",
+                "    for t in range(n_t):",
+                f"        pb[{j}, t] = q_table_bulk(ub[{k}, t], pool, off)",
+                "    for t in range(n_t):",
+                f"        if not (TB_EDGE <= ub[{k}, t] <= 1.0 - TB_EDGE):",
+                f"            pb[{j}, t] = q_table(ub[{k}, t], pool, off)",
+            ]
+            continue
         if code == ks.FIXED:
             rhs = f"fpar[{j}, 0]"
         elif code == ks.UNIFORM:
-            rhs = f"fpar[{j}, 0] + u[{k}] * (fpar[{j}, 1] - fpar[{j}, 0])"
-        elif code == ks.TABLE:
-            rhs = f"q_table(u[{k}], pool, ipar[{j}, 0])"
+            rhs = f"fpar[{j}, 0] + ub[{k}, t] * (fpar[{j}, 1] - fpar[{j}, 0])"
         elif code == ks.DISCRETE:
-            rhs = f"q_discrete(u[{k}], pool, ipar[{j}, 0], ipar[{j}, 1])"
+            rhs = f"q_discrete(ub[{k}, t], pool, ipar[{j}, 0], ipar[{j}, 1])"
         elif code == ks.POSTERIOR:
-            rhs = f"q_posterior(u[{k}], pool, ipar[{j}, 0], ipar[{j}, 1])"
+            rhs = f"q_posterior(ub[{k}, t], pool, ipar[{j}, 0], ipar[{j}, 1])"
         else:  # pragma: no cover - codes come from distributions.encode
             raise ValueError(f"unknown distribution code {code}")
-        lines.append(f"    p[{j}] = {rhs}")
-    return lines
+        lines += ["    for t in range(n_t):", f"        pb[{j}, t] = {rhs}"]
+    return lines or ["    pass"]
 
 
-def _evaluate_body(plan: Plan) -> list[str]:
+def _draw_stats_body(plan: Plan) -> list[str]:
+    """Per-draw evaluation and accumulation, unrolled, for the inner loop of run_chunk.
+
+    Every item value, total and block accumulator is a local scalar, so the compiler keeps
+    them in registers; the operations and their order are those of the reference
+    description in :func:`run_chunk`'s docstring (sums in item order, starting from 0.0),
+    so the numbers do not depend on this unrolling.
+    """
+    ind = " " * 16
+    n_items = plan.n_items
     lines = []
     for s in range(len(plan.scenarios)):
         sc = scenario_of(plan, s)
-        lines.append(f"    # scenario {s}")
+        lines.append(f"{ind}# scenario {s}")
         slot: dict[str, str] = {}
         for name, value in sc.populations.items():
             slot[name] = f"({float(value)!r})"
         for name, j in plan.instance_of[sc.name].items():
-            slot[name] = f"p[{j}]"
+            slot[name] = f"pb[{j}, t]"
         for k, d in enumerate(sc.derived):
             var = f"d{s}_{k}"
-            lines.append(f"    {var} = {emit(d.expr, slot)}")
+            lines.append(f"{ind}{var} = {emit(d.expr, slot)}")
             slot[d.name] = var
         base = int(plan.item_ptr[s])
+        ben, cost = ["0.0"], ["0.0"]
         for k, it in enumerate(sc.items):
-            lines.append(f"    out[{base + k}] = {emit(it.expr, slot)}")
+            g = base + k
+            lines += [
+                f"{ind}v{g} = ({emit(it.expr, slot)}) * pv_weight[{g}]",
+                f"{ind}x = v{g} - shift[{g}]",
+                f"{ind}sa{g} += x",
+                f"{ind}sq{g} += x * x",
+                f"{ind}if keep:",
+                f"{ind}    kept[i, n_inst + {g}] = v{g}",
+            ]
+            (ben if plan.is_benefit[g] else cost).append(f"v{g}")
+        t = [n_items + 4 * s + q for q in range(4)]
+        lines += [
+            f"{ind}t{t[0]} = " + " + ".join(ben),
+            f"{ind}t{t[1]} = " + " + ".join(cost),
+            f"{ind}t{t[2]} = t{t[0]} - t{t[1]}",
+            f"{ind}t{t[3]} = t{t[0]} / t{t[1]} if t{t[1]} > 0.0 else math.nan",
+        ]
+        for idx in t:
+            lines += [
+                f"{ind}if keep:",
+                f"{ind}    kept[i, n_inst + {idx}] = t{idx}",
+                f"{ind}if t{idx} == t{idx}:",
+                f"{ind}    x = t{idx} - shift[{idx}]",
+                f"{ind}    sa{idx} += x",
+                f"{ind}    sq{idx} += x * x",
+            ]
+        lines += [
+            f"{ind}if t{t[2]} > 0.0:",
+            f"{ind}    c{s}_0 += 1",
+            f"{ind}if t{t[3]} == t{t[3]}:",
+            f"{ind}    c{s}_2 += 1",
+            f"{ind}    if t{t[3]} > 1.0:",
+            f"{ind}        c{s}_1 += 1",
+        ]
+        for h in range(2):
+            v = f"t{t[2 + h]}"
+            lines += [
+                f"{ind}if {v} == {v}:",
+                f"{ind}    f = ({v} - hist_lo[{s}, {h}]) * hist_scale[{s}, {h}]",
+                f"{ind}    if f < 0.0:",
+                f"{ind}        k2 = 0",
+                f"{ind}    elif f >= n_bins - 2:",
+                f"{ind}        k2 = n_bins - 1",
+                f"{ind}    else:",
+                f"{ind}        k2 = int(f) + 1",
+                f"{ind}    lh[{s}, {h}, k2] += 1",
+            ]
+    return lines
+
+
+def _block_init(plan: Plan) -> list[str]:
+    ind = " " * 12
+    n_stats = plan.n_items + 4 * len(plan.scenarios)
+    lines = [f"{ind}sa{i} = 0.0\n{ind}sq{i} = 0.0" for i in range(n_stats)]
+    lines += [f"{ind}c{s}_{q} = 0" for s in range(len(plan.scenarios)) for q in range(3)]
+    return lines
+
+
+def _block_store(plan: Plan) -> list[str]:
+    ind = " " * 12
+    n_stats = plan.n_items + 4 * len(plan.scenarios)
+    lines = [f"{ind}sums[b, {i}, 0] = sa{i}\n{ind}sums[b, {i}, 1] = sq{i}" for i in range(n_stats)]
+    lines += [
+        f"{ind}counts[b, {s}, {q}] = c{s}_{q}" for s in range(len(plan.scenarios)) for q in range(3)
+    ]
     return lines
 
 
@@ -106,20 +186,51 @@ from numba import njit, prange
 
 from mkba_sim.kernels.exprfuncs import flog, fmax, fmin, fsqrt
 from mkba_sim.kernels.rng import stream_uniform
-from mkba_sim.kernels.sampling import apply_copula, q_discrete, q_posterior, q_table
+from mkba_sim.kernels.sampling import (
+    TB_EDGE,
+    apply_copula,
+    q_discrete,
+    q_posterior,
+    q_table,
+    q_table_bulk,
+)
+
+SUB = 256  # draws whose uniforms are generated together (one L1-sized buffer)
+
+@njit(cache=True, error_model="numpy")
+def fill_uniforms(ub, i0, i1, start, key, streams, design):
+    """Uniforms of draws start + i0 .. start + i1 - 1, one row per stream.
+
+    Stream by stream over consecutive draws, so the counter-based generator runs as a
+    vector loop; the values are those of ``stream_uniform`` (or the design's rows).
+    """
+    if design.shape[0] > 0:
+        for k in range(streams.shape[0]):
+            for i in range(i0, i1):
+                ub[k, i - i0] = design[i, k]
+    else:
+        for k in range(streams.shape[0]):
+            for i in range(i0, i1):
+                ub[k, i - i0] = stream_uniform(key, streams[k], start + i)
 
 
 @njit(cache=True, error_model="numpy")
-def draw_params(draw, row, key, streams, design, corr_members, corr_ptr, chol, chol_ptr,
-                fpar, ipar, pool, u, z, p):
-    """One draw's parameter values p, from the uniforms of their streams."""
-{draw_body}
+def correlate(ub, n_t, corr_members, corr_ptr, chol, chol_ptr, u, z):
+    """Gaussian copula on each draw (column) of the sub-block's uniforms, in place."""
+    if corr_ptr.shape[0] < 2:
+        return
+    for t in range(n_t):
+        for k in range(ub.shape[0]):
+            u[k] = ub[k, t]
+        apply_copula(u, corr_members, corr_ptr, chol, chol_ptr, z)
+        for k in range(ub.shape[0]):
+            ub[k, t] = u[k]
 
 
 @njit(cache=True, error_model="numpy")
-def evaluate(p, out):
-    """Yearly value of every item of every scenario for one draw's parameters p."""
-{body}
+def fill_params(pb, ub, n_t, fpar, ipar, pool):
+    """Parameter values pb[j, t] of the sub-block's draws from their uniforms."""
+{params_body}
 
 
 @njit(cache=True, error_model="numpy", parallel=True)
@@ -136,86 +247,42 @@ def run_chunk(start, n, block, n_lanes, key, streams, design, corr_members, corr
     """
     n_blocks = (n + block - 1) // block
     n_scen = item_ptr.shape[0] - 1
-    n_items = item_ptr[n_scen]
     n_inst = codes.shape[0]
     n_bins = hist.shape[3]
     for lane in prange(n_lanes):
         u = np.empty(streams.shape[0] + 1)
         z = np.empty(streams.shape[0] + 1)
-        p = np.empty(n_inst)
-        iv = np.empty(n_items + 1)
-        tot = np.empty(4)
-        # block totals live in lane-local arrays and are copied out once per block, so
-        # lanes never write to shared cache lines while drawing
-        bs = np.empty((sums.shape[1], 2))
-        bc = np.empty((n_scen, 3), dtype=np.int64)
+        pb = np.empty((n_inst + 1, SUB))
         lh = np.zeros((n_scen, 2, n_bins), dtype=np.int64)
+        ub = np.empty((streams.shape[0] + 1, SUB))
         for b in range(lane, n_blocks, n_lanes):
             lo = b * block
             hi = min(lo + block, n)
-            bs[:, :] = 0.0
-            bc[:, :] = 0
+{block_init}
             for i in range(lo, hi):
-                draw_params(start + i, i, key, streams, design, corr_members, corr_ptr, chol,
-                            chol_ptr, fpar, ipar, pool, u, z, p)
-                evaluate(p, iv)
+                t = (i - lo) % SUB
+                if t == 0:
+                    i1 = min(i + SUB, hi)
+                    fill_uniforms(ub, i, i1, start, key, streams, design)
+                    correlate(ub, i1 - i, corr_members, corr_ptr, chol, chol_ptr, u, z)
+                    fill_params(pb, ub, i1 - i, fpar, ipar, pool)
                 if keep:
                     for j in range(n_inst):
-                        kept[i, j] = p[j]
-                for s in range(n_scen):
-                    ben = 0.0
-                    cost = 0.0
-                    for k in range(item_ptr[s], item_ptr[s + 1]):
-                        pv = iv[k] * pv_weight[k]
-                        x = pv - shift[k]
-                        bs[k, 0] += x
-                        bs[k, 1] += x * x
-                        if is_benefit[k]:
-                            ben += pv
-                        else:
-                            cost += pv
-                        if keep:
-                            kept[i, n_inst + k] = pv
-                    tot[0] = ben
-                    tot[1] = cost
-                    tot[2] = ben - cost
-                    tot[3] = ben / cost if cost > 0.0 else math.nan
-                    for q in range(4):
-                        idx = n_items + 4 * s + q
-                        if keep:
-                            kept[i, n_inst + idx] = tot[q]
-                        if tot[q] == tot[q]:
-                            x = tot[q] - shift[idx]
-                            bs[idx, 0] += x
-                            bs[idx, 1] += x * x
-                    if tot[2] > 0.0:
-                        bc[s, 0] += 1
-                    if tot[3] == tot[3]:
-                        bc[s, 2] += 1
-                        if tot[3] > 1.0:
-                            bc[s, 1] += 1
-                    for h in range(2):
-                        v = tot[2 + h]
-                        if v == v:
-                            f = (v - hist_lo[s, h]) * hist_scale[s, h]
-                            if f < 0.0:
-                                k2 = 0
-                            elif f >= n_bins - 2:
-                                k2 = n_bins - 1
-                            else:
-                                k2 = int(f) + 1
-                            lh[s, h, k2] += 1
-            sums[b, :, :] = bs
-            counts[b, :, :] = bc
+                        kept[i, j] = pb[j, t]
+{draw_stats}
+{block_store}
         hist[lane, :, :, :] = lh
 '''
 
 
 def kernel_source(plan: Plan) -> str:
     """The generated module's source for ``plan``."""
-    body = _evaluate_body(plan) or ["    pass"]
     return _TEMPLATE.format(
-        sha=plan.model.sha256[:12], draw_body="\n".join(_draw_body(plan)), body="\n".join(body)
+        sha=plan.model.sha256[:12],
+        params_body="\n".join(_fill_params_body(plan)),
+        block_init="\n".join(_block_init(plan)),
+        draw_stats="\n".join(_draw_stats_body(plan)) or " " * 16 + "pass",
+        block_store="\n".join(_block_store(plan)),
     )
 
 

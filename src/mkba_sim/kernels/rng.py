@@ -10,7 +10,7 @@ et al. 2011, doi:10.1145/2063384.2063405).
 from __future__ import annotations
 
 import numpy as np
-from numba import njit, uint64
+from numba import int64, njit, uint64
 
 __all__ = ["GOLDEN", "mix64", "stream_uniform", "uniform_from_bits"]
 
@@ -36,7 +36,9 @@ def mix64(z: np.uint64) -> np.uint64:
 @njit(cache=True, inline="always")
 def uniform_from_bits(x: np.uint64) -> float:
     """Map 64 random bits to a double in the open interval (0, 1): (k + 0.5) / 2**53."""
-    return (float(x >> _S11) + 0.5) * _TWO_M53
+    # x >> 11 < 2**53 fits a signed integer, whose conversion to double is one
+    # instruction (an unsigned one is not); the value is the same
+    return (float(int64(x >> _S11)) + 0.5) * _TWO_M53
 
 
 @njit(cache=True, inline="always")

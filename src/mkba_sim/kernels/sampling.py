@@ -41,6 +41,7 @@ __all__ = [
     "q_discrete",
     "q_posterior",
     "q_table",
+    "q_table_bulk",
     "quantile",
     "sample_draw",
     "table_size",
@@ -63,6 +64,19 @@ _QT_STEP = 2.0 * QT_LIMIT / (QT_SIZE - 1)
 def table_size() -> int:
     """Length of a TABLE entry in the pool: bulk points, then tail points."""
     return TB_N + 1 + QT_SIZE
+
+
+@njit(cache=True, inline="always")
+def q_table_bulk(u: float, pool: np.ndarray, off: np.int64) -> float:
+    """:func:`q_table`'s bulk branch, branch-free: exact for ``u`` in the bulk.
+
+    For ``u`` in a tail it returns a finite value from the edge of the bulk, which the
+    caller replaces by ``q_table(u)``; it exists so that loops over many draws vectorise.
+    """
+    x = (u - TB_EDGE) * _TB_SCALE
+    k = min(max(int(x), 0), TB_N - 1)
+    a = pool[off + k]
+    return a + (x - k) * (pool[off + k + 1] - a)
 
 
 @njit(cache=True, inline="always")
