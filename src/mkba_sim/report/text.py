@@ -62,6 +62,11 @@ def replication_table(model: Model, rows: Sequence[ReplicationRow]) -> str:
     return "\n".join(out)
 
 
+def _fmt_se(x: float) -> str:
+    """A standard error: whole euros when it is at least 10, else two significant digits."""
+    return fmt_number(x) if abs(x) >= 10 else f"{x:.2g}"
+
+
 def _interval(iv: Sequence[float | None]) -> str:
     lo, hi = iv
     if lo is None or hi is None:
@@ -99,7 +104,7 @@ def run_summary(result: Result) -> str:
         out.append(f"  P(net > 0)         {p:.2%} ± {pm:.3%} (MCSE)")
         out.append(
             f"  net balance        mean {fmt_number(net['mean'])} "
-            f"± {fmt_number(net['mcse'])}; 90% interval {_interval(net['interval90'])}"
+            f"± {_fmt_se(net['mcse'])}; 90% interval {_interval(net['interval90'])}"
         )
         out.append(
             f"  benefits / costs   {fmt_number(s['benefits']['mean'])} / "
