@@ -86,9 +86,9 @@ def _draw_stats_body(plan: Plan) -> list[str]:
     """Per-draw evaluation and accumulation, unrolled, for the inner loop of run_chunk.
 
     Every item value, total and block accumulator is a local scalar, so the compiler keeps
-    them in registers; the operations and their order are those of the reference
-    description in :func:`run_chunk`'s docstring (sums in item order, starting from 0.0),
-    so the numbers do not depend on this unrolling.
+    them in registers. Benefits and costs are summed in item order starting from 0.0 and
+    each statistic is accumulated as (value - shift) and its square, draw by draw, so the
+    numbers are those of a plain loop over items.
     """
     ind = " " * 16
     n_items = plan.n_items
@@ -235,7 +235,7 @@ def fill_params(pb, ub, n_t, fpar, ipar, pool):
 
 @njit(cache=True, error_model="numpy", parallel=True)
 def run_chunk(start, n, block, n_lanes, key, streams, design, corr_members, corr_ptr, chol,
-              chol_ptr, codes, stream_of, fpar, ipar, pool, item_ptr, is_benefit, pv_weight,
+              chol_ptr, codes, fpar, ipar, pool, item_ptr, pv_weight,
               shift, hist_lo, hist_scale, sums, counts, hist, keep, kept):
     """Simulate draws start .. start + n - 1.
 
