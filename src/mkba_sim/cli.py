@@ -116,18 +116,10 @@ def _cmd_run(args: argparse.Namespace) -> int:
 
 
 def _cmd_bayes(args: argparse.Namespace) -> int:
-    from mkba_sim.distributions import Posterior
-    from mkba_sim.io.posteriors import model_data_dir
+    from mkba_sim.io.posteriors import model_data_dir, submodel_variables
 
     model = mkba_sim.load_model(args.model)
-    names = sorted(
-        {
-            p.dist.source
-            for sc in model.scenarios.values()
-            for p in sc.parameters.values()
-            if isinstance(p.dist, Posterior) and not p.dist.is_file
-        }
-    )
+    names = sorted({name for name, _ in submodel_variables(model)})
     if not names:
         raise MkbaError(
             f"{args.model}: no parameter uses a Bayesian sub-model "

@@ -91,7 +91,6 @@ def _draw_stats_body(plan: Plan) -> list[str]:
     numbers are those of a plain loop over items.
     """
     ind = " " * 16
-    n_items = plan.n_items
     lines = []
     for s in range(len(plan.scenarios)):
         sc = scenario_of(plan, s)
@@ -118,7 +117,7 @@ def _draw_stats_body(plan: Plan) -> list[str]:
                 f"{ind}    kept[i, n_inst + {g}] = v{g}",
             ]
             (ben if plan.is_benefit[g] else cost).append(f"v{g}")
-        t = [n_items + 4 * s + q for q in range(4)]
+        t = [plan.total_index(s, q) for q in ("benefits", "costs", "net", "bcr")]
         lines += [
             f"{ind}t{t[0]} = " + " + ".join(ben),
             f"{ind}t{t[1]} = " + " + ".join(cost),
@@ -160,16 +159,16 @@ def _draw_stats_body(plan: Plan) -> list[str]:
 
 def _block_init(plan: Plan) -> list[str]:
     ind = " " * 12
-    n_stats = plan.n_items + 4 * len(plan.scenarios)
-    lines = [f"{ind}sa{i} = 0.0\n{ind}sq{i} = 0.0" for i in range(n_stats)]
+    lines = [f"{ind}sa{i} = 0.0\n{ind}sq{i} = 0.0" for i in range(plan.n_stats)]
     lines += [f"{ind}c{s}_{q} = 0" for s in range(len(plan.scenarios)) for q in range(3)]
     return lines
 
 
 def _block_store(plan: Plan) -> list[str]:
     ind = " " * 12
-    n_stats = plan.n_items + 4 * len(plan.scenarios)
-    lines = [f"{ind}sums[b, {i}, 0] = sa{i}\n{ind}sums[b, {i}, 1] = sq{i}" for i in range(n_stats)]
+    lines = [
+        f"{ind}sums[b, {i}, 0] = sa{i}\n{ind}sums[b, {i}, 1] = sq{i}" for i in range(plan.n_stats)
+    ]
     lines += [
         f"{ind}counts[b, {s}, {q}] = c{s}_{q}" for s in range(len(plan.scenarios)) for q in range(3)
     ]

@@ -20,7 +20,7 @@ from mkba_sim.errors import MkbaError, ModelFileError
 from mkba_sim.io.netcdf import load_dataset
 from mkba_sim.model import Model
 
-__all__ = ["attach_posteriors", "model_data_dir", "needs_posteriors"]
+__all__ = ["attach_posteriors", "model_data_dir", "needs_posteriors", "submodel_variables"]
 
 
 def needs_posteriors(model: Model, scenarios: tuple[str, ...] | None = None) -> bool:
@@ -29,6 +29,21 @@ def needs_posteriors(model: Model, scenarios: tuple[str, ...] | None = None) -> 
     return any(
         isinstance(p.dist, Posterior) for n in names for p in model.scenarios[n].parameters.values()
     )
+
+
+def submodel_variables(
+    model: Model, scenarios: tuple[str, ...] | None = None
+) -> dict[tuple[str, str | None], set[str]]:
+    """Variables asked of each Bayesian sub-model: ``{(name, prior): {variable, ...}}``.
+
+    Draws files (``file = ...``) are not sub-models and are left out.
+    """
+    wanted: dict[tuple[str, str | None], set[str]] = {}
+    for n in scenarios or tuple(model.scenarios):
+        for p in model.scenarios[n].parameters.values():
+            if isinstance(p.dist, Posterior) and not p.dist.is_file:
+                wanted.setdefault((p.dist.source, p.dist.prior), set()).add(p.dist.variable)
+    return wanted
 
 
 def model_data_dir(model: Model) -> Path | None:
@@ -78,11 +93,7 @@ def attach_posteriors(
     draws file (path and number of draws), for the result's attributes.
     """
     names = scenarios or tuple(model.scenarios)
-    wanted: dict[tuple[str, str | None], set[str]] = {}
-    for n in names:
-        for p in model.scenarios[n].parameters.values():
-            if isinstance(p.dist, Posterior) and not p.dist.is_file:
-                wanted.setdefault((p.dist.source, p.dist.prior), set()).add(p.dist.variable)
+    wanted = submodel_variables(model, names)
     loaded: dict[tuple[str, str | None], dict[str, np.ndarray]] = {}
     provenance: list[dict[str, Any]] = []
     data_dir = model_data_dir(model)
@@ -102,6 +113,7 @@ def attach_posteriors(
             provenance.append({**info, "variables": sorted(variables)})
         except MkbaError as exc:
             raise ModelFileError(model.path, "parameters", str(exc)) from None
+    files: dict[tuple[str, str], np.ndarray] = {}
     scenarios_new = {}
     for n, sc in model.scenarios.items():
         params = dict(sc.parameters)
@@ -110,10 +122,14 @@ def attach_posteriors(
                 continue
             key = f"parameters.{pname}"
             if p.dist.is_file:
-                draws = _file_draws(model, p.dist, key)
-                provenance.append(
-                    {"file": p.dist.source, "variable": p.dist.variable, "draws": draws.size}
-                )
+                # a file shared by several scenarios is read and recorded once
+                fkey = (p.dist.source, p.dist.variable)
+                if fkey not in files:
+                    files[fkey] = _file_draws(model, p.dist, key)
+                    provenance.append(
+                        {"file": fkey[0], "variable": fkey[1], "draws": files[fkey].size}
+                    )
+                draws = files[fkey]
             else:
                 draws = loaded[(p.dist.source, p.dist.prior)][p.dist.variable]
             params[pname] = replace(p, dist=p.dist.with_draws(draws))
