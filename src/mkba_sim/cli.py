@@ -96,6 +96,7 @@ def _cmd_run(args: argparse.Namespace) -> int:
             target_mcse_p=args.target_mcse_p,
             target_mcse_mean=args.target_mcse_mean,
             backend=args.backend,
+            overrides=dict(args.overrides or []),
             progress=progress,
             strict=not args.no_strict,
         )
@@ -153,6 +154,34 @@ def _positive_int(text: str) -> int:
     return value
 
 
+def _override(text: str) -> tuple[str, Any]:
+    """``NAME=NUMBER`` or ``NAME=qP`` (the input's own quantile P, 0 < P < 1)."""
+    import math
+
+    from mkba_sim.model.overrides import Quantile
+
+    name, sep, value = text.partition("=")
+    name, value = name.strip(), value.strip()
+    if not sep or not name or not value:
+        raise argparse.ArgumentTypeError(
+            f"expected NAME=NUMBER or NAME=qP (e.g. salary=98000, case_costs=q0.95), got {text!r}"
+        )
+    try:
+        if value[0] in "qQ":
+            p = float(value[1:])
+            if not 0.0 < p < 1.0:
+                raise ValueError
+            return name, Quantile(p)
+        number = float(value)
+    except ValueError:
+        raise argparse.ArgumentTypeError(
+            f"{name}: {value!r} is not a number or a quantile q0.05 .. q0.95"
+        ) from None
+    if not math.isfinite(number):
+        raise argparse.ArgumentTypeError(f"{name}: must be finite, got {value!r}")
+    return name, number
+
+
 def build_parser() -> argparse.ArgumentParser:
     """The argument parser (also used to document the CLI)."""
     p = argparse.ArgumentParser(prog="mkba-sim", description=__doc__.splitlines()[0])
@@ -189,11 +218,20 @@ def build_parser() -> argparse.ArgumentParser:
     run.add_argument("--sampler", choices=("mc", "lhs", "sobol"), default="mc")
     run.add_argument("--scenario", action="append", help="only this scenario (repeatable)")
     run.add_argument("--out", default=None, help="save the result as NetCDF")
-    run.add_argument("--json", action="store_true", help="JSON summary (mkba_sim.run/1)")
+    run.add_argument("--json", action="store_true", help="JSON summary (mkba_sim.run/2)")
     run.add_argument(
         "--keep-draws",
         action="store_true",
         help="keep every draw (exact quantiles; memory grows with --draws)",
+    )
+    run.add_argument(
+        "--set",
+        dest="overrides",
+        type=_override,
+        action="append",
+        metavar="NAME=VALUE",
+        help="for this run only, fix an input at a number (salary=98000) or at its own "
+        "quantile (case_costs=q0.95), in every scenario (repeatable)",
     )
     run.add_argument("--chunk-size", type=_positive_int, default=None, help=argparse.SUPPRESS)
     run.add_argument(

@@ -5,7 +5,6 @@ Notebooks and the CLI both call :func:`simulate`.
 
 from __future__ import annotations
 
-import json
 import os
 from pathlib import Path
 from typing import Any
@@ -35,7 +34,10 @@ def simulate(
     Posterior parameters get their draws first (fitting the Bayesian sub-model if its
     cache is missing or stale). Other keyword arguments are those of
     :func:`mkba_sim.engine.simulate_model`: ``sampler``, ``threads``, ``chunk_size``,
-    ``keep_draws``, ``backend``, ``target_mcse_p``, ``target_mcse_mean``, ``progress``.
+    ``keep_draws``, ``backend``, ``overrides``, ``target_mcse_p``, ``target_mcse_mean``,
+    ``progress``. ``overrides={"salary": 98_000, "case_costs": Quantile(0.95)}`` changes
+    inputs for this run only, reusing the compiled kernel, under common random numbers
+    with the unchanged run.
 
     Examples
     --------
@@ -48,6 +50,6 @@ def simulate(
     posteriors: list[dict[str, Any]] = []
     if needs_posteriors(m, chosen):
         m, posteriors = attach_posteriors(m, chosen, cache_dir=bayes_cache, strict=strict)
-    result = simulate_model(m, draws, seed, scenarios=chosen, **options)
-    result.dataset.attrs["posteriors"] = json.dumps(posteriors)
-    return result
+    return simulate_model(
+        m, draws, seed, scenarios=chosen, attrs={"posteriors": posteriors}, **options
+    )

@@ -95,12 +95,28 @@ def run_summary(result: Result) -> str:
     out = [
         f"{doc['model']['title']} — {run['draws']:,} draws ({run['sampler']}, seed "
         f"{run['seed']}), prices {doc['model']['price_year']} {cur}",
-        "",
     ]
+    if run["stopped_early"]:
+        out.append("Stopped early: the precision target was met before the draws asked for.")
+    if run["overrides"]:
+        out.append(
+            "Overrides for this run: "
+            + ", ".join(f"{k} = {v}" for k, v in run["overrides"].items())
+        )
+    out.append("")
     for name, s in doc["scenarios"].items():
         net, bcr = s["net"], s["bcr"]
         p, pm = s["p_net_positive"], s["p_net_positive_mcse"]
         out.append(f"Scenario {name}: {s['description']}")
+        if s["n_dropped"]:
+            share = s["n_dropped"] / run["draws"]
+            out.append(
+                f"  dropped            {s['n_dropped']:,} draws ({share:.2%}) with a non-finite "
+                f"value; every figure below is over the {s['n_kept']:,} kept draws"
+            )
+        if p is None:
+            out += ["  no draw kept: every draw had a non-finite value", ""]
+            continue
         out.append(f"  P(net > 0)         {p:.2%} ± {pm:.3%} (MCSE)")
         out.append(
             f"  net balance        mean {fmt_number(net['mean'])} "
@@ -123,6 +139,14 @@ def run_summary(result: Result) -> str:
             out.append(
                 f"    {sign} {item:<{width}} {fmt_number(v['mean']):>14}  ({v['stakeholder']})"
             )
+        if s["stakeholders"]:
+            out.append("  balance per stakeholder (mean, 90% interval, P(> 0)):")
+            width = max(len(k) for k in s["stakeholders"])
+            for k, v in s["stakeholders"].items():
+                out.append(
+                    f"    {k:<{width}} {fmt_number(v['mean']):>14}  "
+                    f"{_interval(v['interval90']):<28} {v['p_positive']:.1%}"
+                )
         out.append("")
     if doc["pm"]:
         out.append("Not monetised (PM): " + "; ".join(p["name"] for p in doc["pm"]))
