@@ -101,7 +101,7 @@ def test_streaming_quantiles_match_exact(tmp_path: Path) -> None:
     assert streamed.dataset.attrs["quantile_method"] == "histogram"
     a = kept.dataset["net_quantile"].values
     b = streamed.dataset["net_quantile"].values
-    bin_width = float(streamed.dataset["hist_width"].sel(scenario="base", hist="net"))
+    bin_width = float(streamed.dataset["net_hist_width"].sel(scenario="base"))
     # documented accuracy: one bin width, plus the gap between order statistics
     assert np.all(np.abs(a - b) < bin_width + 5.0)
 
@@ -132,7 +132,8 @@ def test_streaming_summaries_identical_for_threads(reference: mkba_sim.Model) ->
         "sd",
         "net_quantile",
         "bcr_quantile",
-        "hist_counts",
+        "net_hist_counts",
+        "bcr_hist_counts",
         "p_net_positive",
         "stakeholder_mean",
         "stakeholder_quantile",

@@ -9,9 +9,8 @@ of arviz-base's ``make_attrs``.
 The layout follows xarray/CF habits (``docs/results.md``): typed attributes, ``units``
 and ``long_name`` on every variable, a coordinate on every dimension, money and ratios
 in separate variables. Dimensions: ``scenario``, ``quantity`` (benefits, costs, net),
-``item``, ``stakeholder``, ``year``, ``prob`` (quantile levels), ``hist``/``bin``
-(streaming histograms of net and the ratio) and, when draws are kept, ``draw`` and
-``input``.
+``item``, ``stakeholder``, ``year``, ``prob`` (quantile levels), ``bin`` (streaming
+histograms of net and of the ratio) and, when draws are kept, ``draw`` and ``input``.
 """
 
 from __future__ import annotations
@@ -117,6 +116,7 @@ class RunSummary:
     hist_lo: np.ndarray
     hist_width: np.ndarray
     input_labels: tuple[str, ...] = ()
+    input_units: tuple[str, ...] = ()
     input_draws: np.ndarray | None = None  # [n, n_inputs]
     series_draws: np.ndarray | None = None  # [n, n_series]
 
@@ -286,26 +286,25 @@ def make_result(summary: RunSummary, attrs: Mapping[str, Any]) -> Result:
             "Monte Carlo standard error of the year's net PV",
         ),
     }
-    hist_names = ["net", "bcr"]
     n_bins = sm.hist_counts.shape[1] if sm.hist_counts.size else 0
-    hc = np.zeros((S, 2, n_bins), dtype=np.int64)
-    hl = np.full((S, 2), np.nan)
-    hw = np.full((S, 2), np.nan)
-    for h, i in enumerate(sm.hist_series):
-        kind, name = sm.series_kind[i], sm.series_name[i]
-        if (kind, name) in (("total", "net"), ("ratio", "bcr")):
-            s, k = int(sm.series_scenario[i]), hist_names.index(name)
-            hc[s, k], hl[s, k], hw[s, k] = sm.hist_counts[h], sm.hist_lo[h], sm.hist_width[h]
-    data["hist_counts"] = _var(
-        ("scenario", "hist", "bin"),
-        hc,
-        "1",
-        "streaming histogram counts",
-        comment="bin 0: below hist_lo; last bin: above the range; bin k: "
-        "[hist_lo + (k-1) hist_width, hist_lo + k hist_width)",
-    )
-    data["hist_lo"] = _var(("scenario", "hist"), hl, None, "lower edge of histogram bin 1")
-    data["hist_width"] = _var(("scenario", "hist"), hw, None, "width of a histogram bin")
+    for name, kind, units in (("net", "total", cur), ("bcr", "ratio", "1")):
+        hc = np.zeros((S, n_bins), dtype=np.int64)
+        hl = np.full(S, np.nan)
+        hw = np.full(S, np.nan)
+        for h, i in enumerate(sm.hist_series):
+            if (sm.series_kind[i], sm.series_name[i]) == (kind, name):
+                s = int(sm.series_scenario[i])
+                hc[s], hl[s], hw[s] = sm.hist_counts[h], sm.hist_lo[h], sm.hist_width[h]
+        data[f"{name}_hist_counts"] = _var(
+            ("scenario", "bin"),
+            hc,
+            "1",
+            f"streaming histogram of {name}: counts",
+            comment=f"bin 0: below {name}_hist_lo; last bin: above the range; bin k: "
+            f"[{name}_hist_lo + (k-1) {name}_hist_width, {name}_hist_lo + k {name}_hist_width)",
+        )
+        data[f"{name}_hist_lo"] = _var(("scenario",), hl, units, f"lower edge of {name} bin 1")
+        data[f"{name}_hist_width"] = _var(("scenario",), hw, units, f"width of a {name} bin")
     coords: dict[str, Any] = {
         "scenario": _var(("scenario",), scen, None, "scenario"),
         "quantity": _var(("quantity",), list(QUANTITIES), None, "ledger total"),
@@ -313,7 +312,6 @@ def make_result(summary: RunSummary, attrs: Mapping[str, Any]) -> Result:
         "item": _var(("item",), items, None, "ledger item"),
         "year": _var(("year",), np.array(years, dtype=np.int64), "year", "year of the programme"),
         "stakeholder": _var(("stakeholder",), stake, None, "stakeholder"),
-        "hist": _var(("hist",), hist_names, None, "histogrammed quantity"),
         "bin": _var(("bin",), np.arange(n_bins, dtype=np.int64), "1", "histogram bin index"),
     }
     if sm.series_draws is not None and sm.input_draws is not None:
@@ -321,7 +319,14 @@ def make_result(summary: RunSummary, attrs: Mapping[str, Any]) -> Result:
         draws_t = sm.series_draws.T  # [n_series, n]
         coords["draw"] = _var(("draw",), np.arange(n, dtype=np.int64), "1", "draw index")
         coords["input"] = _var(("input",), list(sm.input_labels), None, "model input")
-        data["input_draws"] = _var(("draw", "input"), sm.input_draws, None, "input values")
+        coords["input_unit"] = _var(("input",), list(sm.input_units), None, "unit of the input")
+        data["input_draws"] = _var(
+            ("draw", "input"),
+            sm.input_draws,
+            None,
+            "input values",
+            comment="each input in its own unit: see the input_unit coordinate",
+        )
         data["total_draws"] = _var(
             ("scenario", "quantity", "draw"),
             np.stack([one(k, n_, draws_t) for k, n_ in totals], 1),

@@ -105,6 +105,10 @@ class Plan:
         """Parameter instances over all scenarios."""
         return len(self.instances)
 
+    def unit_of(self, j: int) -> str:
+        """Unit of parameter instance ``j`` as written in the file ("1" if none)."""
+        return str(self._params[j].unit or "1")
+
     def input_names(self) -> set[str]:
         """Names an override may set: parameters and populations."""
         out = {i.name for i in self.instances}

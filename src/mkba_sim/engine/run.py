@@ -561,6 +561,7 @@ def _summary(plan: Plan, acc: Accumulator, kept: np.ndarray | None, keep_draws: 
         hist_lo=acc.hist_lo,
         hist_width=1.0 / acc.hist_scale,
         input_labels=tuple(i.label for i in plan.instances),
+        input_units=tuple(plan.unit_of(j) for j in range(plan.n_instances)),
         input_draws=kept[:, :n_inst] if with_draws and kept is not None else None,
         series_draws=kept[:, n_inst:] if with_draws and kept is not None else None,
     )
