@@ -358,7 +358,7 @@ def mkba_sim_text(res: mkba_sim.Result) -> str:
 
 
 def test_fixed_impossible_value_stops_or_drops_everything() -> None:
-    with pytest.raises(SimulationError, match="draw 0: derived.rate"):
+    with pytest.raises(SimulationError, match=r"draw 0: derived\.rate"):
         mkba_sim.simulate(_model(SQRT.format(policy="")), draws=100, seed=1, overrides={"x": -2})
     res = mkba_sim.simulate(
         _model(SQRT.format(policy='non_finite = "drop"')), draws=100, seed=1, overrides={"x": -2}
