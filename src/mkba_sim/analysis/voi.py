@@ -17,8 +17,13 @@ Jackson, C. H., Baio, G., Heath, A., Strong, M., Welton, N. J. & Wilson, E. C. F
 Value of information analysis in models to inform health policy. *Annual Review of
 Statistics and Its Application* 9, 95-118. doi:10.1146/annurev-statistics-040120-010730
 (the R package ``voi``, whose defaults the regression here follows).
+O'Sullivan, F. (1986). A statistical perspective on ill-posed inverse problems.
+*Statistical Science* 1(4), 502-518. doi:10.1214/ss/1177013525
 Eilers, P. H. C. & Marx, B. D. (1996). Flexible smoothing with B-splines and penalties.
 *Statistical Science* 11(2), 89-121. doi:10.1214/ss/1038425655
+Wood, S. N. (2017). *Generalized Additive Models: An Introduction with R*, 2nd ed.,
+ch. 5-6 (cubic regression splines, tensor products, the Bayesian covariance of the
+coefficients). Chapman & Hall/CRC.
 Golub, G. H., Heath, M. & Wahba, G. (1979). Generalized cross-validation as a method for
 choosing a good ridge parameter. *Technometrics* 21(2), 215-223.
 doi:10.1080/00401706.1979.10489751
@@ -87,10 +92,7 @@ class EvpiResult:
 
 def _with_zero_option(net: FloatArray, option_axis: int | None) -> FloatArray:
     """Stack "not fund" (0) as the last option on axis 0; draws on the last axis."""
-    if option_axis is None:
-        opts = net[np.newaxis]
-    else:
-        opts = np.moveaxis(net, option_axis, 0)
+    opts = net[np.newaxis] if option_axis is None else np.moveaxis(net, option_axis, 0)
     zero = np.zeros((1, *opts.shape[1:]))
     return np.concatenate([opts, zero], axis=0)
 
@@ -270,11 +272,11 @@ def _tensor_rows(margins: list[FloatArray], rows: slice | NDArray[np.intp]) -> F
 def _tensor_penalty(penalties: list[FloatArray]) -> FloatArray:
     """Sum over margins of I x ... x S_j x ... x I (one shared smoothing parameter)."""
     dims = [p.shape[0] for p in penalties]
-    total = np.zeros((int(np.prod(dims)),) * 2)
+    total: FloatArray = np.zeros((int(np.prod(dims)),) * 2)
     for j, s in enumerate(penalties):
-        term = np.ones((1, 1))
+        term: FloatArray = np.ones((1, 1))
         for i, dim in enumerate(dims):
-            term = np.kron(term, s if i == j else np.eye(dim))
+            term = np.asarray(np.kron(term, s if i == j else np.eye(dim)), dtype=np.float64)
         total += term
     return total
 
@@ -340,7 +342,7 @@ def _fit_spline(
     draw_rows = None
     if n_se_draws > 0:
         # Bayesian posterior of the coefficients, N(beta, sigma^2 (A + lam S)^-1)
-        # (Wahba 1983; Wood 2006), sampled as beta + sigma R^-1 U diag(sqrt(shrink)) e.
+        # (Wood 2017, §6.10), sampled as beta + sigma R^-1 U diag(sqrt(shrink)) e.
         draw_rows = np.sort(rng.choice(n, size=min(n, se_rows), replace=False)).astype(np.intp)
         X = _tensor_rows(margins_l, draw_rows)
         draws = np.empty((draw_rows.size, m, n_se_draws))
@@ -384,9 +386,9 @@ def _fit_gp(
     sigma = np.empty(m)
     for j in range(m):
         ys = y[rows, j]
-        kernel = ConstantKernel(1.0, (1e-3, 1e3)) * RBF(
-            np.ones(p), (1e-2, 1e3)
-        ) + WhiteKernel(0.1, (1e-8, 1e1))
+        kernel = ConstantKernel(1.0, (1e-3, 1e3)) * RBF(np.ones(p), (1e-2, 1e3)) + WhiteKernel(
+            0.1, (1e-8, 1e1)
+        )
         hyper = GaussianProcessRegressor(kernel, normalize_y=True, random_state=0)
         hyper.fit(xs[hyper_rows], ys[hyper_rows])
         gp = GaussianProcessRegressor(hyper.kernel_, optimizer=None, normalize_y=True)
@@ -464,24 +466,30 @@ def conditional_mean(
 
     Notes
     -----
-    **Spline.** Cubic B-splines with knots at quantiles of each input (basis dimension
-    12 for one input, doubled up to 48 while GCV uses more than 80 % of it; 5 per margin for 2-3 inputs and 4 for 4, as voi's
-    ``te(..., bs="cr")``), a second-order difference penalty (P-splines, Eilers & Marx
-    1996; for a tensor product the sum of the marginal penalties, one shared smoothing
-    parameter - mgcv's ``te`` has one per margin) and the smoothing parameter chosen by
-    generalised cross-validation (Golub, Heath & Wahba 1979), as mgcv's default for a
-    Gaussian GAM. The normal equations are accumulated in chunks of rows, so all draws
-    are used at O(n k^2) cost and a 4-input basis (256 columns) never sits in memory
-    whole; after that GCV costs O(k^3) once (one Cholesky and one eigendecomposition)
-    and O(k) per trial smoothing parameter.
+    **Spline.** Cubic B-splines with knots at quantiles of each input: basis dimension
+    12 for one input (doubled, up to 48, while GCV uses more than 80 % of it); 5 per
+    margin for 2-3 inputs and 4 for 4 inputs, as voi's ``te(..., bs="cr")``. The
+    penalty is the integrated squared second derivative (O'Sullivan 1986; mgcv's "cr"
+    penalty) on each input rescaled to [0, 1]; for a tensor product it is the sum of
+    the marginal penalties with one shared smoothing parameter (mgcv's ``te`` has one
+    per margin). Its null space holds the functions linear in each input (and their
+    products), so a linear or multilinear net balance is fitted without penalty bias.
+    The smoothing parameter is chosen by generalised cross-validation (Golub, Heath &
+    Wahba 1979), mgcv's default for a Gaussian GAM. The normal equations are
+    accumulated in chunks of rows, so all draws are used at O(n k^2) cost and a 4-input
+    basis (256 columns) never sits in memory whole; GCV then costs O(k^3) once (one
+    Cholesky and one eigendecomposition) and O(k) per trial smoothing parameter.
 
-    *Why not scikit-learn's RidgeCV on a SplineTransformer basis?* RidgeCV penalises
-    the coefficients towards zero (identity penalty), which is not a smoothness
-    penalty: a difference penalty leaves linear trends unpenalised and shrinks wiggles.
-    RidgeCV also materialises and decomposes the whole n x k design. The basis comes
-    from ``scipy.interpolate.BSpline.design_matrix`` (SciPy is a core dependency, so
-    EVPPI for up to 4 inputs needs no optional package). pyGAM was ruled out: it pins
-    SciPy < 1.17 (dswah/pyGAM#584).
+    *Why not scikit-learn's RidgeCV on a SplineTransformer basis* (the obvious library
+    route)? RidgeCV penalises the coefficients towards zero (identity penalty), which
+    is not a smoothness penalty: it shrinks linear trends as much as wiggles. Nor a
+    P-spline difference penalty (Eilers & Marx 1996): with quantile knots its null
+    space is not linear in x, and it biased a linear test case. RidgeCV also
+    materialises and decomposes the whole n x k design. The basis comes from
+    ``scipy.interpolate.BSpline.design_matrix`` (SciPy is a core dependency, so EVPPI
+    for up to 4 inputs needs no optional package). pyGAM was ruled out: it pins
+    SciPy < 1.17 (dswah/pyGAM#584); statsmodels' GLMGam is "experimental" and has no
+    tensor-product smooths.
 
     **GP** (more than 4 inputs): scikit-learn's ``GaussianProcessRegressor`` with a
     constant x ARD squared-exponential kernel plus white noise, on standardised inputs.
