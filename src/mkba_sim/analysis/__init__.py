@@ -31,7 +31,7 @@ from mkba_sim.analysis.voi import (
     population_evpi,
 )
 
-__all__ = [
+__all__ = [  # noqa: RUF022 - grouped by topic, as xarray does
     # value of information
     "evpi",
     "evppi",
