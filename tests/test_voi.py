@@ -16,6 +16,7 @@ mu and sd sqrt(sum_{i in u} b_i^2 sd_i^2), so EVPPI(u) has the same form.
 
 from __future__ import annotations
 
+import itertools
 import math
 import warnings
 
@@ -111,7 +112,7 @@ def test_evppi_of_all_inputs_is_evpi() -> None:
 def test_evppi_never_falls_when_inputs_are_added() -> None:
     net, x, _, _ = linear_sample(10_000, seed=9)
     values = [evppi(net, x[:, : j + 1], seed=3) for j in range(4)]
-    for small, large in zip(values[:-1], values[1:], strict=True):
+    for small, large in itertools.pairwise(values):
         assert small.evppi <= large.evppi + K_SE * np.hypot(small.se, large.se)
 
 
@@ -142,7 +143,7 @@ def test_evppi_gp_for_five_inputs() -> None:
 
 
 def test_evppi_several_options() -> None:
-    net, x, scaled_b, mu = linear_sample(20_000, seed=10)
+    net, x, _, _ = linear_sample(20_000, seed=10)
     two = np.column_stack([net, net - 1.0])  # the second variant is dominated
     one = evppi(net, x[:, 0], seed=6)
     both = evppi(two, x[:, 0], seed=6)
@@ -151,7 +152,7 @@ def test_evppi_several_options() -> None:
 
 
 def test_evppi_constant_input_is_worth_nothing() -> None:
-    net, x, _, _ = linear_sample(2000, seed=1)
+    net, _, _, _ = linear_sample(2000, seed=1)
     res = evppi(net, np.ones(net.size))
     assert res.evppi == pytest.approx(0.0, abs=1e-12)
     assert res.method == "constant"

@@ -195,8 +195,11 @@ def acceptability_curve(
     decision maker's required certainty) for the price at which funding becomes more
     likely than not to pay off.
     """
-    b = np.moveaxis(np.asarray(benefit, dtype=np.float64), axis, -1)
-    c = np.moveaxis(np.asarray(cost, dtype=np.float64), axis, -1)
+    b_all, c_all = np.broadcast_arrays(
+        np.asarray(benefit, dtype=np.float64), np.asarray(cost, dtype=np.float64)
+    )
+    b = np.moveaxis(b_all, axis, -1)
+    c = np.moveaxis(c_all, axis, -1)
     pr = np.asarray(price, dtype=np.float64)
     if pr.ndim != 1:
         raise ValueError("price must be 1-D")
