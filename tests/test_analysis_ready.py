@@ -413,3 +413,28 @@ def test_threads_share_blocks_bit_identically() -> None:
     for other in runs[1:]:
         for var in ("mean", "sd", "net_quantile", "stakeholder_mean", "net_hist_counts"):
             np.testing.assert_array_equal(runs[0][var].values, other[var].values)
+
+
+def test_validate_and_replicate_name_non_finite_values(tmp_path: Path) -> None:
+    from conftest import run_cli
+
+    path = tmp_path / "bad.toml"
+    path.write_text(SQRT.format(policy="").replace("published = 1", "published = -2"))
+    for cmd in ("validate", "replicate"):
+        proc = run_cli(cmd, str(path))
+        assert proc.returncode == 2, proc.stdout
+        assert "derived.rate: is nan at the" in proc.stderr
+        assert "sqrt of a negative number (-2)" in proc.stderr
+        assert "Traceback" not in proc.stderr
+
+
+def test_undefined_ratio_is_printed_as_undefined(tmp_path: Path) -> None:
+    from conftest import run_cli
+
+    path = tmp_path / "zero.toml"
+    path.write_text(ZERO_COSTS)
+    proc = run_cli("replicate", str(path))
+    assert proc.returncode == 1
+    assert "undefined" in proc.stdout and "nan" not in proc.stdout.lower().replace("n/a", "")
+    doc = run_cli("replicate", str(path), "--json")
+    assert '"computed": null' in doc.stdout

@@ -21,7 +21,10 @@ REPLICATION_SCHEMA = "mkba_sim.replication/1"
 
 
 def _cmd_validate(args: argparse.Namespace) -> int:
+    from mkba_sim.analysis.replication import check_published
+
     model = mkba_sim.load_model(args.model)
+    check_published(model)  # a non-finite value at the published values is an error
     n_par = len(model.base.parameters)
     print(
         f"{args.model}: valid — {model.title!r}: {n_par} parameters, "
@@ -31,21 +34,24 @@ def _cmd_validate(args: argparse.Namespace) -> int:
 
 
 def _cmd_replicate(args: argparse.Namespace) -> int:
+    from mkba_sim.analysis.replication import check_published
+
     model = mkba_sim.load_model(args.model)
+    check_published(model)
     rows = mkba_sim.replicate(model, scenario=args.scenario)
     if args.json:
         doc: dict[str, Any] = {
             "schema": REPLICATION_SCHEMA,
             "model": {"path": model.path, "title": model.title, "sha256": model.sha256},
             "rows": [r.as_dict() for r in rows],
-            "all_match": all(r.difference == 0 for r in rows),
+            "all_match": all(r.matches for r in rows),
         }
         print(json.dumps(doc, indent=2))
     else:
         from mkba_sim.report.text import replication_table
 
         print(replication_table(model, rows))
-    return 0 if all(r.difference == 0 for r in rows) else 1
+    return 0 if all(r.matches for r in rows) else 1
 
 
 def _progress(enabled: bool) -> Any:

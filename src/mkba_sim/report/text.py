@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import math
 from collections.abc import Sequence
 from typing import Any
 
@@ -13,7 +14,14 @@ __all__ = ["fmt_number", "replication_table", "run_summary"]
 
 
 def fmt_number(x: float, decimals: int = 0) -> str:
-    """Thousands separators, fixed decimals; ``-0`` shown as ``0``."""
+    """Thousands separators, fixed decimals; ``-0`` shown as ``0``; NaN as "undefined".
+
+    A non-finite value is never printed as if it were a number.
+    """
+    if math.isnan(x):
+        return "undefined"
+    if math.isinf(x):
+        return "+infinite" if x > 0 else "-infinite"
     if x == 0:
         x = 0.0
     return f"{x:,.{decimals}f}"
@@ -50,7 +58,7 @@ def replication_table(model: Model, rows: Sequence[ReplicationRow]) -> str:
         line(["-" * w for w in widths]),
     ]
     out += [line(b) for b in body]
-    n_ok = sum(r.difference == 0 for r in rows)
+    n_ok = sum(r.matches for r in rows)
     out += ["", f"{n_ok} of {len(rows)} published figures reproduced exactly."]
     notes = [r for r in rows if r.note and r.column == "central"]
     if notes:
