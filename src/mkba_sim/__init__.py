@@ -35,9 +35,12 @@ _LAZY = {
     "save_result": "mkba_sim.io.results",
     "Result": "mkba_sim.results",
     "simulate": "mkba_sim.workflow",
+    "analyse": "mkba_sim.workflow",
+    "AnalysisOptions": "mkba_sim.analysis.decision",
 }
 
 __all__ = [
+    "AnalysisOptions",
     "MkbaError",
     "Model",
     "ModelFileError",
@@ -46,6 +49,7 @@ __all__ = [
     "Result",
     "SimulationError",
     "__version__",
+    "analyse",
     "load_model",
     "load_result",
     "loads_model",
@@ -55,6 +59,7 @@ __all__ = [
 ]
 
 if TYPE_CHECKING:
+    from mkba_sim.analysis.decision import AnalysisOptions
     from mkba_sim.analysis.replication import ReplicationRow, replicate
     from mkba_sim.errors import MkbaError, ModelFileError, SimulationError
     from mkba_sim.io.model_files import load_model, loads_model
@@ -62,7 +67,7 @@ if TYPE_CHECKING:
     from mkba_sim.model import Model
     from mkba_sim.model.overrides import Quantile
     from mkba_sim.results import Result
-    from mkba_sim.workflow import simulate
+    from mkba_sim.workflow import analyse, simulate
 
 
 def __getattr__(name: str) -> Any:

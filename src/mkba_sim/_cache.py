@@ -8,6 +8,7 @@ function is defined, so numba's cache goes to ``<cache root>/numba`` instead of
 from __future__ import annotations
 
 import os
+import sys
 from pathlib import Path
 
 import platformdirs
@@ -28,9 +29,17 @@ def _root() -> Path:
 
 
 def configure_numba() -> None:
-    """Point numba's on-disk cache at ``<cache root>/numba`` unless the user chose one."""
+    """Point numba's on-disk cache at ``<cache root>/numba`` unless the user chose one.
+
+    Before numba is imported this sets ``NUMBA_CACHE_DIR`` (read by numba at import);
+    afterwards it sets numba's config directly.
+    """
     if os.environ.get("NUMBA_CACHE_DIR"):
         return
-    from numba.core import config
+    path = str(_root() / "numba")
+    if "numba" in sys.modules:
+        from numba.core import config
 
-    config.CACHE_DIR = str(_root() / "numba")
+        config.CACHE_DIR = path
+    else:
+        os.environ["NUMBA_CACHE_DIR"] = path

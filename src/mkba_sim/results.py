@@ -16,6 +16,7 @@ histograms of net and of the ratio) and, when draws are kept, ``draw`` and ``inp
 from __future__ import annotations
 
 import datetime as _dt
+import functools
 import json
 import platform
 from collections.abc import Mapping
@@ -42,6 +43,7 @@ RUN_SCHEMA = "mkba_sim.run/2"
 _PACKAGES = ("mkba_sim", "numpy", "scipy", "numba", "xarray")
 
 
+@functools.cache
 def _version(pkg: str) -> str:
     try:
         return metadata.version(pkg)

@@ -11,7 +11,7 @@ from typing import Any, ClassVar
 import numpy as np
 from scipy import special
 
-from mkba_sim.kernels import sampling as ks
+from mkba_sim.kernels import layout as ks
 
 __all__ = ["Distribution", "Encoded", "SpecError", "number", "quantile_table"]
 

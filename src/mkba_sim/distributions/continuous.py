@@ -19,7 +19,7 @@ from mkba_sim.distributions.base import (
     scipy_stats,
     z_of_mass,
 )
-from mkba_sim.kernels import sampling as ks
+from mkba_sim.kernels import layout as ks
 
 __all__ = ["Beta", "Fixed", "Gamma", "Lognormal", "Normal", "Pert", "Triangular", "Uniform"]
 

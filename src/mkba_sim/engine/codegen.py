@@ -17,6 +17,7 @@ cache (``cache=True``) makes a second process start in well under a second.
 
 from __future__ import annotations
 
+import functools
 import hashlib
 import importlib.util
 import sys
@@ -33,6 +34,7 @@ _FINGERPRINT_FILES = (
     "kernels/special.py",
     "kernels/sampling.py",
     "kernels/exprfuncs.py",
+    "kernels/layout.py",
     "model/ledger.py",
 )
 
@@ -104,7 +106,7 @@ def _scenario_body(plan: Plan, s: int, ind: str) -> list[str]:
     val: dict[tuple[str, str], str] = {}
     for k, name in enumerate(led.items):
         g = base + k
-        lines.append(f"{inner}p{g} = v{g} * pv_weight[{g}]")
+        lines.append(f"{inner}p{g} = v{g} * w{g}")
         val[("item", name)] = f"p{g}"
     ben = [(f"p{base + k}", 1) for k in led.benefit_items]
     cost = [(f"p{base + k}", 1) for k in led.cost_items]
@@ -125,7 +127,7 @@ def _scenario_body(plan: Plan, s: int, ind: str) -> list[str]:
     for h, bal in enumerate(led.years):
         terms = []
         for k, sg in bal.terms:
-            terms.append((f"(v{base + k} * year_coef[{m}])", sg))
+            terms.append((f"(v{base + k} * yc{m})", sg))
             m += 1
         lines.append(f"{inner}y{s}_{h} = {_signed_sum(terms)}")
         val[("year", bal.name)] = f"y{s}_{h}"
@@ -133,23 +135,18 @@ def _scenario_body(plan: Plan, s: int, ind: str) -> list[str]:
         se = st.series[i]
         x = val[(se.kind, se.name)]
         body = [
-            f"xs = {x} - shift[{i}]",
+            f"xs = {x} - zs{i}",
             f"sa{i} += xs",
             f"sq{i} += xs * xs",
         ]
         if se.exceed >= 0:
-            body += [f"if {x} > thr[{se.exceed}]:", f"    ce{se.exceed} += 1"]
+            body += [f"if {x} > th{se.exceed}:", f"    ce{se.exceed} += 1"]
         if se.hist >= 0:
             h = se.hist
             body += [
-                f"f = ({x} - hist_lo[{h}]) * hist_scale[{h}]",
-                "if f < 0.0:",
-                "    kb = 0",
-                "elif f >= n_bins - 2:",
-                "    kb = n_bins - 1",
-                "else:",
-                "    kb = int(f) + 1",
-                f"lh[{h}, kb] += 1",
+                # bin 0 below the range, n_bins - 1 above it; branch-free clamp
+                f"f = min(max(({x} - hl{h}) * hs{h}, -1.0), top)",
+                f"lh[{h}, int(f + 1.0)] += 1",
             ]
         if se.defined >= 0:
             body = [f"if {x} == {x}:", f"    cd{se.defined} += 1"] + ["    " + b for b in body]
@@ -189,7 +186,16 @@ def _block_store(plan: Plan, ind: str) -> list[str]:
 
 
 def _const_loads(plan: Plan, ind: str) -> list[str]:
-    return [f"{ind}c{c} = cst[{c}]" for c in range(plan.cst_default.shape[0])]
+    """Every number the draw loop reads, loaded once into a local (a register or the
+    stack), so the compiler need not reload it from its array on every draw."""
+    st = plan.stats
+    lines = [f"{ind}c{c} = cst[{c}]" for c in range(plan.cst_default.shape[0])]
+    lines += [f"{ind}w{g} = pv_weight[{g}]" for g in range(int(plan.item_ptr[-1]))]
+    lines += [f"{ind}yc{m} = year_coef[{m}]" for m in range(int(plan.year_ptr[-1]))]
+    lines += [f"{ind}zs{i} = shift[{i}]" for i in range(st.n_series)]
+    lines += [f"{ind}th{e} = thr[{e}]" for e in range(st.n_exceed)]
+    lines += [f"{ind}hl{h} = hist_lo[{h}]\n{ind}hs{h} = hist_scale[{h}]" for h in range(st.n_hist)]
+    return lines
 
 
 _TEMPLATE = '''\
@@ -224,6 +230,7 @@ def run_blocks(b0, b1, start, n, block, key, streams, design, corr_members, corr
     """
     n_inst = codes.shape[0]
     n_bins = lh.shape[1]
+    top = n_bins - 2.0
     u = np.empty(streams.shape[0] + 1)
     z = np.empty(streams.shape[0] + 1)
     pb = np.empty((n_inst + 1, SUB))
@@ -261,6 +268,7 @@ def kernel_source(plan: Plan) -> str:
     )
 
 
+@functools.cache
 def _fingerprint() -> str:
     here = Path(__file__).resolve().parent.parent
     h = hashlib.sha256()

@@ -199,12 +199,10 @@ def run_chunk_numpy(
                 counts[:, se.exceed] = np.add.reduceat(above.astype(np.int64), starts)
             if se.hist >= 0:
                 h = se.hist
-                f = (x[use] - hist_lo[h]) * hist_scale[h]
-                idx = np.where(
-                    f < 0.0,
-                    0,
-                    np.where(f >= n_bins - 2, n_bins - 1, np.floor(np.clip(f, 0, n_bins)) + 1),
+                f = np.minimum(
+                    np.maximum((x[use] - hist_lo[h]) * hist_scale[h], -1.0), n_bins - 2.0
                 )
-                hist[h] += np.bincount(idx.astype(np.int64), minlength=n_bins)
+                idx = (f + 1.0).astype(np.int64)  # as the kernel: bin 0 below, n_bins - 1 above
+                hist[h] += np.bincount(idx, minlength=n_bins)
     kept = np.concatenate([p, series], axis=1) if keep else None
     return sums, counts, bad, hist, kept

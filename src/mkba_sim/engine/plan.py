@@ -29,7 +29,7 @@ import numpy as np
 from mkba_sim.distributions import Distribution, Posterior
 from mkba_sim.engine.stats import StatsPlan, make_stats_plan
 from mkba_sim.errors import SimulationError
-from mkba_sim.kernels import sampling as ks
+from mkba_sim.kernels import layout as ks
 from mkba_sim.model import Model, Scenario
 from mkba_sim.model.expressions import Node, Num, walk
 from mkba_sim.model.ledger import Ledger, ledger_of, ledger_weights
@@ -116,8 +116,16 @@ class Plan:
             out |= set(self.scenario(s).populations)
         return out
 
-    def numbers(self, overrides: Mapping[str, Any] | None = None) -> Numbers:
+    def numbers(
+        self,
+        overrides: Mapping[str, Any] | None = None,
+        rekey: Mapping[str, np.uint64] | None = None,
+    ) -> Numbers:
         """The arrays of this plan, with ``overrides`` (name -> value) applied everywhere.
+
+        ``rekey`` maps an input name to a 64-bit value XOR-ed into its stream identifier:
+        the run key ``k`` then meets ``stream ^ k ^ k2``, so that input draws exactly the
+        uniforms it would draw under run key ``k2`` (reruns for Sobol' indices).
 
         Raises
         ------
@@ -176,6 +184,14 @@ class Plan:
                 offset += n
             else:
                 ipar.append((0, 0))
+        streams = np.array([stream_key(s) for s in labels], dtype=np.uint64)
+        for name, delta in (rekey or {}).items():
+            if name not in known:
+                raise SimulationError(f"{self.model.path}: cannot re-key unknown input {name!r}")
+            for inst, d in zip(self.instances, dists, strict=True):
+                if inst.name == name and d.is_random:
+                    k = labels.index(_stream_label(name, d))
+                    streams[k] = stream_key(labels[k]) ^ np.uint64(delta)
         members: list[int] = []
         ptr = [0]
         chol: list[float] = []
@@ -209,7 +225,7 @@ class Plan:
         return Numbers(
             dists=tuple(dists),
             stream_labels=tuple(labels),
-            streams=np.array([stream_key(s) for s in labels], dtype=np.uint64),
+            streams=streams,
             codes=np.array(codes, dtype=np.int64),
             stream_of=np.array(stream_of, dtype=np.int64),
             fpar=np.array(fpar, dtype=np.float64).reshape(n_inst, 4),

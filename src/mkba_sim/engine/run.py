@@ -13,6 +13,7 @@ from __future__ import annotations
 import math
 import os
 import queue
+import threading
 import time
 from collections.abc import Callable, Mapping
 from concurrent.futures import ThreadPoolExecutor
@@ -77,6 +78,19 @@ def default_threads() -> int:
         return max(1, os.cpu_count() or 1)
 
 
+_POOLS: dict[int, ThreadPoolExecutor] = {}
+_POOLS_LOCK = threading.Lock()
+
+
+def _pool(threads: int) -> ThreadPoolExecutor:
+    """A pool of ``threads`` worker threads, made once per size and reused by every run."""
+    with _POOLS_LOCK:
+        pool = _POOLS.get(threads)
+        if pool is None:
+            pool = _POOLS[threads] = ThreadPoolExecutor(threads, thread_name_prefix="mkba-sim")
+        return pool
+
+
 class _Runner:
     """Calls the numba kernel (blocks shared by a pool of threads) or the NumPy path."""
 
@@ -89,7 +103,6 @@ class _Runner:
         self.threads = threads
         self.key = key
         self.kernel: Any = None
-        self.kernel_key = kernel_key(kernel_source(plan))
         self.pool: ThreadPoolExecutor | None = None
         self.buffers: queue.SimpleQueue[np.ndarray] = queue.SimpleQueue()
         if backend == "numba":
@@ -98,13 +111,14 @@ class _Runner:
             for _ in range(threads):
                 self.buffers.put(np.zeros((n_hist, N_BINS), dtype=np.int64))
             if threads > 1:
-                self.pool = ThreadPoolExecutor(threads, thread_name_prefix="mkba-sim")
+                self.pool = _pool(threads)
+        else:
+            self.kernel_key = kernel_key(kernel_source(plan))
 
     def close(self) -> None:
-        """Stop the thread pool."""
-        if self.pool is not None:
-            self.pool.shutdown(wait=True, cancel_futures=True)
-            self.pool = None
+        """Release the histogram buffers (the thread pool is kept for the next run)."""
+        while not self.buffers.empty():
+            self.buffers.get()
 
     def chunk(
         self,
@@ -317,6 +331,7 @@ def simulate_model(
     scenarios: tuple[str, ...] | None = None,
     backend: str = "numba",
     overrides: Mapping[str, Any] | None = None,
+    reseed: Mapping[str, SeedLike] | None = None,
     target_mcse_p: float | None = None,
     target_mcse_mean: float | None = None,
     progress: Progress | None = None,
@@ -354,6 +369,10 @@ def simulate_model(
         parameter at its own quantile, a distribution replaces it. The compiled kernel
         is reused and the other inputs keep their random numbers (common random numbers
         with the unchanged run).
+    reseed
+        ``{name: seed}``: these inputs draw the random numbers they would draw in a run
+        with that seed, every other input those of ``seed`` (the "A_B" reruns of
+        Saltelli's Sobol' estimators; Monte Carlo sampling only).
     target_mcse_p, target_mcse_mean
         Stop early once the Monte Carlo standard error of P(net > 0) and/or of the mean
         net balance are below these targets in every scenario (checked after each chunk;
@@ -376,7 +395,13 @@ def simulate_model(
     key = np.uint64(ss.generate_state(1, dtype=np.uint64)[0])
     design_seed = np.random.SeedSequence(ss.entropy, spawn_key=(*ss.spawn_key, 1))
     plan = make_plan(model, scenarios)
-    num = plan.numbers(overrides)
+    rekey: dict[str, np.uint64] = {}
+    for name, other in (reseed or {}).items():
+        if a.sampler != "mc":
+            raise SimulationError("reseed needs plain Monte Carlo (sampler 'mc')")
+        k2 = np.uint64(_seed_sequence(other).generate_state(1, dtype=np.uint64)[0])
+        rekey[name] = np.uint64(key ^ k2)
+    num = plan.numbers(overrides, rekey)
     policy = model.settings.non_finite
     t0 = time.perf_counter()
     runner = _Runner(plan, num, a.backend, a.threads, key)

@@ -47,26 +47,22 @@ __all__ = [
     "q_table_bulk",
     "quantile",
     "sample_draw",
-    "table_size",
 ]
 
-FIXED = 0
-UNIFORM = 1
-TABLE = 2
-DISCRETE = 3
-POSTERIOR = 4
+from mkba_sim.kernels.layout import (
+    DISCRETE,
+    FIXED,
+    POSTERIOR,
+    QT_LIMIT,
+    QT_SIZE,
+    TABLE,
+    TB_EDGE,
+    TB_N,
+    UNIFORM,
+)
 
-TB_EDGE = 1.0 / 32.0
-TB_N = 4096
-QT_LIMIT = 38.0
-QT_SIZE = 16385
 _TB_SCALE = TB_N / (1.0 - 2.0 * TB_EDGE)
 _QT_STEP = 2.0 * QT_LIMIT / (QT_SIZE - 1)
-
-
-def table_size() -> int:
-    """Length of a TABLE entry in the pool: bulk points, then tail points."""
-    return TB_N + 1 + QT_SIZE
 
 
 @njit(cache=True, inline="always")
