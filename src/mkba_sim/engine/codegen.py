@@ -35,6 +35,7 @@ _FINGERPRINT_FILES = (
     "kernels/sampling.py",
     "kernels/exprfuncs.py",
     "kernels/layout.py",
+    "kernels/reduce.py",
     "model/ledger.py",
 )
 
@@ -133,69 +134,32 @@ def _scenario_body(plan: Plan, s: int, ind: str) -> list[str]:
         val[("year", bal.name)] = f"y{s}_{h}"
     for i in range(st.scenario_ptr[s], st.scenario_ptr[s + 1]):
         se = st.series[i]
-        x = val[(se.kind, se.name)]
-        body = [
-            f"xs = {x} - zs{i}",
-            f"sa{i} += xs",
-            f"sq{i} += xs * xs",
-        ]
-        if se.exceed >= 0:
-            body += [f"if {x} > th{se.exceed}:", f"    ce{se.exceed} += 1"]
-        if se.hist >= 0:
-            h = se.hist
-            body += [
-                # bin 0 below the range, n_bins - 1 above it; branch-free clamp
-                f"f = min(max(({x} - hl{h}) * hs{h}, -1.0), top)",
-                f"lh[{h}, int(f + 1.0)] += 1",
-            ]
-        if se.defined >= 0:
-            body = [f"if {x} == {x}:", f"    cd{se.defined} += 1"] + ["    " + b for b in body]
-        lines += [inner + b for b in body]
-        lines += [f"{inner}if keep:", f"{inner}    kept[i, n_inst + {i}] = {x}"]
-    lo, hi = st.scenario_ptr[s], st.scenario_ptr[s + 1]
+        lines.append(f"{inner}sv[{i}, t] = {val[(se.kind, se.name)]}")
     lines += [
+        f"{inner}ok[{s}, t] = True",
         f"{ind}else:",
+        f"{ind}    ok[{s}, t] = False",
         f"{ind}    cx{s} += 1",
         f"{ind}    if bad[b, {s}] < 0:",
         f"{ind}        bad[b, {s}] = i",
-        f"{ind}    if keep:",
-        f"{ind}        for q in range({lo}, {hi}):",
-        f"{ind}            kept[i, n_inst + q] = math.nan",
     ]
-    return lines
-
-
-def _block_init(plan: Plan, ind: str) -> list[str]:
-    st = plan.stats
-    lines = [f"{ind}sa{i} = 0.0\n{ind}sq{i} = 0.0" for i in range(st.n_series)]
-    lines += [f"{ind}ce{e} = 0" for e in range(st.n_exceed)]
-    lines += [f"{ind}cd{e} = 0" for e in range(st.n_defined)]
-    lines += [f"{ind}cx{s} = 0" for s in range(st.n_scenarios)]
-    return lines
-
-
-def _block_store(plan: Plan, ind: str) -> list[str]:
-    st = plan.stats
-    lines = [
-        f"{ind}sums[b, {i}, 0] = sa{i}\n{ind}sums[b, {i}, 1] = sq{i}" for i in range(st.n_series)
-    ]
-    lines += [f"{ind}counts[b, {e}] = ce{e}" for e in range(st.n_exceed)]
-    lines += [f"{ind}counts[b, {st.n_exceed + e}] = cd{e}" for e in range(st.n_defined)]
-    lines += [f"{ind}counts[b, {st.dropped_column(s)}] = cx{s}" for s in range(st.n_scenarios)]
     return lines
 
 
 def _const_loads(plan: Plan, ind: str) -> list[str]:
     """Every number the draw loop reads, loaded once into a local (a register or the
     stack), so the compiler need not reload it from its array on every draw."""
-    st = plan.stats
     lines = [f"{ind}c{c} = cst[{c}]" for c in range(plan.cst_default.shape[0])]
     lines += [f"{ind}w{g} = pv_weight[{g}]" for g in range(int(plan.item_ptr[-1]))]
     lines += [f"{ind}yc{m} = year_coef[{m}]" for m in range(int(plan.year_ptr[-1]))]
-    lines += [f"{ind}zs{i} = shift[{i}]" for i in range(st.n_series)]
-    lines += [f"{ind}th{e} = thr[{e}]" for e in range(st.n_exceed)]
-    lines += [f"{ind}hl{h} = hist_lo[{h}]\n{ind}hs{h} = hist_scale[{h}]" for h in range(st.n_hist)]
     return lines
+
+
+def _dropped(plan: Plan, ind: str, op: str) -> list[str]:
+    n = plan.stats.n_scenarios
+    if op == "init":
+        return [f"{ind}cx{s} = 0" for s in range(n)]
+    return [f"{ind}counts[b, {plan.stats.dropped_column(s)}] = cx{s}" for s in range(n)]
 
 
 _TEMPLATE = '''\
@@ -207,6 +171,7 @@ import numpy as np
 from numba import njit
 
 from mkba_sim.kernels.exprfuncs import flog, fmax, fmin, fsqrt
+from mkba_sim.kernels.reduce import accumulate
 from mkba_sim.kernels.sampling import correlate, fill_params, fill_uniforms
 from mkba_sim.model.ledger import bcr
 
@@ -217,41 +182,63 @@ SUB = 256  # draws whose uniforms are generated together (one L1-sized buffer)
 
 @njit(cache=True, nogil=True, error_model="numpy")
 def run_blocks(b0, b1, start, n, block, key, streams, design, corr_members, corr_ptr, chol,
-               chol_ptr, codes, stream_of, fpar, ipar, pool, cst, pv_weight, year_coef, thr,
-               shift, hist_lo, hist_scale, sums, counts, bad, lh, keep, kept):
+               chol_ptr, codes, stream_of, fpar, ipar, pool, cst, pv_weight, year_coef,
+               series_scenario, shift, exceed, thr, hist, hist_lo, hist_scale, defined,
+               n_exceed, sums, counts, bad, lh, keep, kept):
     """Simulate blocks b0 .. b1 - 1 of the chunk of draws start .. start + n - 1.
 
-    sums[b, i, 0:2]: sum and sum of squares of (series_i - shift_i) over block b;
-    counts[b, :]: draws above each threshold, draws where a ratio is defined, draws
-    dropped per scenario; bad[b, s]: the first draw (chunk index) of block b in which
-    scenario s had a non-finite value, else -1; lh[h, bin]: this thread's histograms
-    (bin 0 and the last collect values out of range). Each block is reduced in draw
-    order, so results do not depend on how blocks are shared between threads.
+    Per sub-block of draws: uniforms, copula, parameters, then draw by draw the model's
+    values into sv[series, t] (ok[s, t] False where scenario s had a non-finite value),
+    then the statistics of the plan (kernels.reduce.accumulate). sums[b, i, 0:2]: sum
+    and sum of squares of (series_i - shift_i) over block b; counts[b, :]: draws above
+    each threshold, draws where a ratio is defined, draws dropped per scenario;
+    bad[b, s]: the first draw (chunk index) of block b in which scenario s had a
+    non-finite value, else -1; lh[h, bin]: this thread's histograms. Each block is
+    reduced in draw order, so results do not depend on how blocks are shared between
+    threads.
     """
     n_inst = codes.shape[0]
-    n_bins = lh.shape[1]
-    top = n_bins - 2.0
+    n_series = shift.shape[0]
+    n_scen = bad.shape[1]
     u = np.empty(streams.shape[0] + 1)
     z = np.empty(streams.shape[0] + 1)
     pb = np.empty((n_inst + 1, SUB))
     ub = np.empty((streams.shape[0] + 1, SUB))
+    sv = np.empty((n_series, SUB))
+    ok = np.empty((n_scen, SUB), dtype=np.bool_)
+    bs = np.empty((n_series, 2))
+    bc = np.empty(counts.shape[1], dtype=np.int64)
 {consts}
     for b in range(b0, b1):
         lo = b * block
         hi = min(lo + block, n)
-{block_init}
-        for i in range(lo, hi):
-            t = (i - lo) % SUB
-            if t == 0:
-                i1 = min(i + SUB, hi)
-                fill_uniforms(ub, i, i1, start, key, streams, design)
-                correlate(ub, i1 - i, corr_members, corr_ptr, chol, chol_ptr, u, z)
-                fill_params(pb, ub, i1 - i, codes, stream_of, fpar, ipar, pool)
-            if keep:
-                for j in range(n_inst):
-                    kept[i, j] = pb[j, t]
+        bs[:] = 0.0
+        bc[:] = 0
+{dropped_init}
+        for i0 in range(lo, hi, SUB):
+            n_t = min(SUB, hi - i0)
+            fill_uniforms(ub, i0, i0 + n_t, start, key, streams, design)
+            correlate(ub, n_t, corr_members, corr_ptr, chol, chol_ptr, u, z)
+            fill_params(pb, ub, n_t, codes, stream_of, fpar, ipar, pool)
+            for t in range(n_t):
+                i = i0 + t
 {draw}
-{block_store}
+            accumulate(sv, ok, n_t, series_scenario, shift, exceed, thr, hist, hist_lo,
+                       hist_scale, defined, n_exceed, bs, bc, lh)
+            if keep:
+                for t in range(n_t):
+                    for j in range(n_inst):
+                        kept[i0 + t, j] = pb[j, t]
+                    for q in range(n_series):
+                        kept[i0 + t, n_inst + q] = (
+                            sv[q, t] if ok[series_scenario[q], t] else math.nan
+                        )
+        for q in range(n_series):
+            sums[b, q, 0] = bs[q, 0]
+            sums[b, q, 1] = bs[q, 1]
+        for q in range(counts.shape[1]):
+            counts[b, q] = bc[q]
+{dropped_store}
 '''
 
 
@@ -259,12 +246,12 @@ def kernel_source(plan: Plan) -> str:
     """The generated module's source for ``plan`` (structure only, no model numbers)."""
     draw: list[str] = []
     for s in range(len(plan.scenarios)):
-        draw += _scenario_body(plan, s, " " * 12)
+        draw += _scenario_body(plan, s, " " * 16)
     return _TEMPLATE.format(
         consts="\n".join(_const_loads(plan, " " * 4)) or "    pass",
-        block_init="\n".join(_block_init(plan, " " * 8)) or "        pass",
-        draw="\n".join(draw) or " " * 12 + "pass",
-        block_store="\n".join(_block_store(plan, " " * 8)) or "        pass",
+        dropped_init="\n".join(_dropped(plan, " " * 8, "init")) or "        pass",
+        draw="\n".join(draw) or " " * 16 + "pass",
+        dropped_store="\n".join(_dropped(plan, " " * 8, "store")) or "        pass",
     )
 
 

@@ -156,6 +156,7 @@ class _Runner:
         lo_ = hist_lo if hist_lo.size else np.zeros(1)
         sc_ = hist_scale if hist_scale.size else np.ones(1)
         thr = num.thresholds
+        s_scen, s_exceed, s_hist, s_defined = st.arrays()
 
         def task(b0: int, b1: int) -> None:
             lh = self.buffers.get()
@@ -181,10 +182,15 @@ class _Runner:
                     num.cst,
                     num.pv_weight,
                     num.year_coef,
-                    thr,
+                    s_scen,
                     shift,
+                    s_exceed,
+                    thr,
+                    s_hist,
                     lo_,
                     sc_,
+                    s_defined,
+                    np.int64(st.n_exceed),
                     sums,
                     counts,
                     bad,

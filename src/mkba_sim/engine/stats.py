@@ -113,6 +113,18 @@ class StatsPlan:
                 out[se.exceed] = se.threshold
         return out
 
+    def arrays(self) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
+        """Per series: scenario, exceedance counter, histogram and defined-draw counter
+        (-1: none), as int64 arrays for :func:`mkba_sim.kernels.reduce.accumulate`."""
+        cols = [
+            [se.scenario for se in self.series],
+            [se.exceed for se in self.series],
+            [se.hist for se in self.series],
+            [se.defined for se in self.series],
+        ]
+        a, b, c, d = (np.array(x, dtype=np.int64) for x in cols)
+        return a, b, c, d
+
     def hist_series(self) -> list[int]:
         """Series index of each histogram."""
         out = [0] * self.n_hist
