@@ -20,7 +20,10 @@ RULES: dict[str, tuple[set[str], set[str]]] = {
         {"numpy", "numba", "scipy", "xarray"},
     ),
     "results": (set(), {"numpy", "xarray"}),
-    "analysis": ({"analysis", "model", "results", "errors", "distributions"}, {"numpy", "SALib", "xarray", "scipy"}),
+    "analysis": (
+        {"analysis", "model", "results", "errors", "distributions"},
+        {"numpy", "SALib", "xarray", "scipy"},
+    ),
     "report": ({"report", "analysis", "model", "results", "errors"}, {"numpy"}),
     "bayes": (
         {"bayes", "io", "errors", "results", "_cache"},

@@ -122,6 +122,47 @@ def _cmd_run(args: argparse.Namespace) -> int:
     return 0
 
 
+def _cmd_analyse(args: argparse.Namespace) -> int:
+    from mkba_sim.analysis.decision import AnalysisOptions
+    from mkba_sim.report.text import analysis_summary
+
+    options = AnalysisOptions(
+        sweep_input=args.sweep,
+        cohorts_per_year=args.cohorts,
+        years=args.years,
+        global_sensitivity=not args.no_sobol,
+        delta=args.delta,
+    )
+    try:
+        result = mkba_sim.analyse(
+            args.model,
+            scenario=args.scenario,
+            draws=args.draws,
+            seed=args.seed,
+            options=options,
+            threads=args.threads,
+            strict=not args.no_strict,
+        )
+    except ValueError as exc:  # e.g. an unknown sweep input, named with a suggestion
+        raise MkbaError(f"{args.model}: {exc}") from None
+    if args.out:
+        from mkba_sim.io.netcdf import save_dataset
+
+        try:
+            save_dataset(result.dataset, args.out)
+        except OSError as exc:
+            raise MkbaError(f"{args.out}: cannot write ({exc.strerror or exc})") from None
+    if args.json:
+        doc = result.to_dict()
+        doc["output"] = args.out
+        print(json.dumps(doc, indent=2))
+    else:
+        print(analysis_summary(result))
+        if args.out:
+            print(f"\nSaved to {args.out}")
+    return 0
+
+
 def _cmd_bayes(args: argparse.Namespace) -> int:
     from mkba_sim.io.posteriors import model_data_dir, submodel_variables
 
@@ -261,6 +302,51 @@ def build_parser() -> argparse.ArgumentParser:
         help="use a posterior even if it fails the convergence diagnostics (reported)",
     )
     run.set_defaults(func=_cmd_run)
+
+    an = sub.add_parser(
+        "analyse",
+        help="decision analysis of one scenario: tornado, global sensitivity, value of "
+        "information (EVPI, EVPPI), break-even cost and input sweep, stakeholders",
+    )
+    an.add_argument("model")
+    an.add_argument("--scenario", default="base", help="the scenario analysed (default base)")
+    an.add_argument(
+        "--draws", type=_positive_int, default=100_000, help="draws of the base run (1e5)"
+    )
+    an.add_argument("--seed", type=int, default=1, help="random seed (default 1)")
+    an.add_argument("--threads", type=_positive_int, default=None, help="worker threads")
+    an.add_argument(
+        "--sweep",
+        default=None,
+        metavar="INPUT",
+        help="the input swept for break-even (default: the one with the largest swing)",
+    )
+    an.add_argument(
+        "--cohorts",
+        type=float,
+        default=1.0,
+        help="decisions (cohorts) a year for the population EVPI (default 1)",
+    )
+    an.add_argument(
+        "--years",
+        type=_positive_int,
+        default=10,
+        help="years of cohorts for the population EVPI (default 10)",
+    )
+    an.add_argument(
+        "--delta",
+        action="store_true",
+        help="also Borgonovo's delta (SALib; slow: minutes for many inputs)",
+    )
+    an.add_argument("--no-sobol", action="store_true", help="skip the Sobol' reruns")
+    an.add_argument("--json", action="store_true", help="JSON (mkba_sim.analysis/1)")
+    an.add_argument("--out", default=None, help="save the analysis as NetCDF")
+    an.add_argument(
+        "--no-strict",
+        action="store_true",
+        help="use a posterior even if it fails the convergence diagnostics (reported)",
+    )
+    an.set_defaults(func=_cmd_analyse)
 
     b = sub.add_parser(
         "bayes",

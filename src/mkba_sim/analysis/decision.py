@@ -30,6 +30,7 @@ from mkba_sim.analysis.voi import evpi, evppi, population_evpi
 from mkba_sim.distributions import Distribution, Posterior
 from mkba_sim.model import Model
 from mkba_sim.model.evaluate import evaluate_scenario
+from mkba_sim.model.expressions import names
 from mkba_sim.model.overrides import Quantile
 from mkba_sim.results import Result
 
@@ -63,7 +64,9 @@ class AnalysisOptions:
     years: int = 10
     tornado_low: float = 0.05
     tornado_high: float = 0.95
-    global_sensitivity: bool = True
+    global_sensitivity: bool = True  # Sobol' indices of groups (reruns)
+    delta: bool = False  # Borgonovo's delta (SALib; slow: about 1-2 s per input per 100 draws)
+    sobol_resamples: int = 199
 
 
 @dataclass(frozen=True)
@@ -79,21 +82,24 @@ class Input:
 
 
 def uncertain_inputs(model: Model, scenario: str) -> list[Input]:
-    """The random inputs of ``scenario``, in file order, with their groups.
+    """The random inputs that ``scenario``'s ledger uses, in file order, with their groups.
 
     Inputs in one correlation block form one group, and so do posterior variables drawn
     jointly from one source; every other input is a group of its own. Groups are
     independent of each other, as group Sobol' indices require.
     """
     sc = model.scenarios[scenario]
+    used: set[str] = set()
+    for expr in [d.expr for d in sc.derived] + [it.expr for it in sc.items]:
+        used |= names(expr)
     block_of: dict[str, str] = {}
     for i, block in enumerate(sc.correlations):
         for n in block.names:
             block_of[n] = f"correlated block {i + 1} ({', '.join(block.names)})"
     out = []
     for name, p in sc.parameters.items():
-        if not p.dist.is_random:
-            continue
+        if not p.dist.is_random or name not in used:
+            continue  # fixed, or not used by this scenario's ledger
         group = block_of.get(name, name)
         if isinstance(p.dist, Posterior):
             group = f"posterior {p.dist.source}"
@@ -215,11 +221,12 @@ def _global(
         group_evppi=g_ev,
         group_evppi_se=g_se,
     )
+    if opt.delta:
+        n_delta = min(opt.delta_draws, net.shape[0])
+        d = borgonovo_delta(net[:n_delta], X[:n_delta], seed=seed)
+        out.update(delta=d.delta, delta_ci_low=d.ci_low, delta_ci_high=d.ci_high)
     if not opt.global_sensitivity:
         return out
-    n_delta = min(opt.delta_draws, net.shape[0])
-    d = borgonovo_delta(net[:n_delta], X[:n_delta], seed=seed)
-    out.update(delta=d.delta, delta_ci_low=d.ci_low, delta_ci_high=d.ci_high)
     # Sobol' indices of groups by pick-freeze reruns (re-keyed streams)
     other = seed + 1
     f_a = rerun({}, {}, opt.sobol_draws, True).draws(scenario, "net")
@@ -233,7 +240,7 @@ def _global(
         ]
     )
     keep = np.isfinite(f_a) & np.isfinite(f_b) & np.isfinite(f_ab).all(axis=0)
-    s = group_sobol(f_a[keep], f_b[keep], f_ab[:, keep], seed=seed)
+    s = group_sobol(f_a[keep], f_b[keep], f_ab[:, keep], seed=seed, n_resamples=opt.sobol_resamples)
     out.update(
         sobol_first=s.first,
         sobol_first_se=s.first_se,
