@@ -16,10 +16,10 @@ from pathlib import Path
 
 import numpy as np
 import pytest
-from conftest import run_cli
 from scipy import stats
 
 import mkba_sim
+from conftest import run_cli
 from mkba_sim import AnalysisOptions
 
 REPO = Path(__file__).resolve().parent.parent
