@@ -8,8 +8,12 @@ from typing import Any
 
 from mkba_sim.errors import ModelFileError
 from mkba_sim.model import Model
-from mkba_sim.model.evaluate import Totals, evaluate_scenario, published_inputs
-from mkba_sim.model.expressions import explain_non_finite
+from mkba_sim.model.evaluate import (
+    Totals,
+    evaluate_scenario,
+    first_non_finite,
+    published_inputs,
+)
 
 __all__ = ["COLUMNS", "ReplicationRow", "check_finite", "check_published", "replicate"]
 
@@ -118,26 +122,15 @@ def check_finite(model: Model, scenario: str, totals: Totals, where: str) -> Non
     """Raise a :class:`ModelFileError` naming the first derived quantity or item that is
     NaN or ±inf in ``totals`` — the non-finite policy of :mod:`mkba_sim.model.ledger`
     applied to one evaluation — with the reason (e.g. "sqrt of a negative number")."""
-    sc = model.scenarios[scenario]
-    env = {k: float(v) for k, v in totals.names.items()}
-    for d in sc.derived:
-        v = float(totals.names[d.name])
-        if not math.isfinite(v):
-            why = explain_non_finite(d.expr, env)
-            raise ModelFileError(
-                model.path,
-                f"derived.{d.name}",
-                f"is {v} at {where} in scenario {scenario!r}: {why}",
-            )
-    for i, it in enumerate(sc.items):
-        v = float(totals.item_values[it.name])
-        if not math.isfinite(v):
-            why = explain_non_finite(it.expr, env)
-            raise ModelFileError(
-                model.path,
-                f"items[{i}] ({it.name!r})",
-                f"is {v} at {where} in scenario {scenario!r}: {why}",
-            )
+    values = {
+        **{k: float(v) for k, v in totals.names.items()},
+        **{k: float(v) for k, v in totals.item_values.items()},
+    }
+    bad = first_non_finite(model.scenarios[scenario], values)
+    if bad is not None:
+        raise ModelFileError(
+            model.path, bad.key, f"is {bad.value} at {where} in scenario {scenario!r}: {bad.why}"
+        )
 
 
 def check_published(model: Model) -> list[str]:

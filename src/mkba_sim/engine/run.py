@@ -30,7 +30,7 @@ from mkba_sim.engine.numpy_path import run_chunk_numpy, sample_numpy, scenario_v
 from mkba_sim.engine.plan import Numbers, Plan, make_plan
 from mkba_sim.errors import SimulationError
 from mkba_sim.model import Model
-from mkba_sim.model.expressions import explain_non_finite, names
+from mkba_sim.model.evaluate import first_non_finite
 from mkba_sim.results import PROBS, Result, RunSummary, make_attrs, make_result
 
 __all__ = ["BACKENDS", "BLOCK", "SAMPLERS", "simulate_model"]
@@ -246,38 +246,15 @@ def _non_finite_error(
     params = sample_numpy(num, key, np.array([draw], dtype=np.int64), design[row : row + 1])
     checked, _ = scenario_values(plan, num, s, params)
     sc = plan.scenario(s)
-    env: dict[str, float] = {n: float(num.cst[plan.pop_slot[(s, n)]]) for n in sc.populations}
-    env.update({n: float(params[0, j]) for n, j in plan.instance_of[sc.name].items()})
+    values: dict[str, float] = {n: float(num.cst[plan.pop_slot[(s, n)]]) for n in sc.populations}
+    values.update({n: float(params[0, j]) for n, j in plan.instance_of[sc.name].items()})
+    values.update({k.split(".", 1)[1]: float(np.asarray(v)[0]) for k, v in checked.items()})
     consts = {nid: num.cst[c] for (s2, nid), c in plan.num_slot.items() if s2 == s}
-    where, why, expr_names = "a value", "", set[str]()
-    for d in sc.derived:
-        val = float(np.asarray(checked[f"derived.{d.name}"])[0])
-        if not math.isfinite(val):
-            where, expr_names = f"derived.{d.name} is {val}", names(d.expr)
-            why = explain_non_finite(d.expr, env, consts)
-            break
-        env[d.name] = val
-    else:
-        for it in sc.items:
-            val = float(np.asarray(checked[f"items.{it.name}"])[0])
-            if not math.isfinite(val):
-                where, expr_names = f"items.{it.name} is {val}", names(it.expr)
-                why = explain_non_finite(it.expr, env, consts)
-                break
-    # the inputs the failing quantity depends on, through derived quantities
-    derived = {d.name: d for d in sc.derived}
-    todo, seen = list(expr_names), set()
-    while todo:
-        n = todo.pop()
-        if n in seen:
-            continue
-        seen.add(n)
-        if n in derived:
-            todo.extend(names(derived[n].expr))
-    inputs = sorted(n for n in seen if n in plan.instance_of[sc.name])
-    shown = ", ".join(f"{n} = {params[0, plan.instance_of[sc.name][n]]:.6g}" for n in inputs[:8])
+    bad = first_non_finite(sc, values, consts)
+    where = f"{bad.key} is {bad.value}: {bad.why}" if bad else "a non-finite value"
+    shown = ", ".join(f"{n} = {values[n]:.6g}" for n in (bad.inputs[:8] if bad else ()))
     return SimulationError(
-        f"{plan.model.path}: scenario {plan.scenarios[s]!r}, draw {draw}: {where}: {why}"
+        f"{plan.model.path}: scenario {plan.scenarios[s]!r}, draw {draw}: {where}"
         + (f" ({shown})" if shown else "")
         + '. Fix the model, or set non_finite = "drop" in [model] to drop such draws '
         "(every output then reports how many)"

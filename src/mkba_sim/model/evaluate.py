@@ -2,15 +2,16 @@
 
 from __future__ import annotations
 
+import math
 from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
 
-from mkba_sim.model.expressions import evaluate
+from mkba_sim.model.expressions import Node, evaluate, explain_non_finite, names
 from mkba_sim.model.ledger import evaluate_ledger, ledger_of, ledger_weights
 from mkba_sim.model.types import Scenario
 
-__all__ = ["Totals", "evaluate_scenario", "published_inputs"]
+__all__ = ["NonFinite", "Totals", "evaluate_scenario", "first_non_finite", "published_inputs"]
 
 
 @dataclass(frozen=True)
@@ -75,3 +76,48 @@ def published_inputs(scenario: Scenario, column: str = "central") -> dict[str, f
             raise KeyError(name)
         out[name] = v
     return out
+
+
+@dataclass(frozen=True)
+class NonFinite:
+    """The first derived quantity or item of a scenario that is NaN or ±inf, and why."""
+
+    key: str  # "derived.NAME" or "items[i] ('NAME')", as in the model file
+    value: float
+    why: str  # e.g. "sqrt of a negative number (-0.31)"
+    inputs: tuple[str, ...]  # the parameters it depends on, through derived quantities
+
+
+def first_non_finite(
+    scenario: Scenario,
+    values: Mapping[str, float],
+    consts: Mapping[int, float] | None = None,
+) -> NonFinite | None:
+    """Check one evaluation of ``scenario`` against the non-finite policy.
+
+    ``values`` maps every population, parameter, derived quantity and item name to its
+    scalar value (as :func:`evaluate_scenario` computes them); derived quantities are
+    checked in evaluation order, then items. ``consts`` are the run's literal constants
+    (see :func:`mkba_sim.model.expressions.evaluate`). Returns ``None`` when all are finite.
+    """
+    exprs: list[tuple[str, str, Node]] = [
+        (f"derived.{d.name}", d.name, d.expr) for d in scenario.derived
+    ]
+    exprs += [
+        (f"items[{i}] ({it.name!r})", it.name, it.expr) for i, it in enumerate(scenario.items)
+    ]
+    derived = {d.name: d.expr for d in scenario.derived}
+    for key, name, expr in exprs:
+        v = float(values[name])
+        if math.isfinite(v):
+            continue
+        why = explain_non_finite(expr, values, consts)
+        todo, seen = list(names(expr)), set()
+        while todo:
+            n = todo.pop()
+            if n not in seen:
+                seen.add(n)
+                todo.extend(names(derived[n]) if n in derived else ())
+        inputs = tuple(sorted(n for n in seen if n in scenario.parameters))
+        return NonFinite(key, v, why, inputs)
+    return None

@@ -35,7 +35,7 @@ are *structure*: changing a discount rate or decay changes the weights, not the 
 from __future__ import annotations
 
 import math
-from collections.abc import Mapping, Sequence
+from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any
 
@@ -212,11 +212,3 @@ def evaluate_ledger(
         "stakeholders": stakeholders,
         "years": years,
     }
-
-
-def first_non_finite(values: Mapping[str, Any]) -> str | None:
-    """The first name (in mapping order) whose value is NaN or ±inf anywhere, or None."""
-    for name, v in values.items():
-        if not np.all(np.isfinite(v)):
-            return name
-    return None
