@@ -20,6 +20,7 @@ RULES: dict[str, tuple[set[str], set[str]]] = {
         {"numpy", "numba", "scipy", "xarray"},
     ),
     "results": (set(), {"numpy", "xarray"}),
+    "resources": ({"model", "errors"}, set()),
     "analysis": ({"analysis", "model", "results", "errors"}, {"numpy", "SALib"}),
     "report": ({"report", "analysis", "model", "results", "errors"}, {"numpy"}),
     "bayes": ({"bayes", "io", "errors", "_cache"}, {"numpy", "xarray", "scipy", "pandas"}),

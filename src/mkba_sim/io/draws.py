@@ -203,4 +203,3 @@ def _reason(exc: BaseException) -> str:
     if len(first) > 120:
         first = first[:117] + "..."
     return f"{type(exc).__name__}: {first}" if first else type(exc).__name__
-

@@ -21,7 +21,13 @@ from mkba_sim.errors import MkbaError, ModelFileError
 from mkba_sim.io.draws import read_draws, resolve_draws_path
 from mkba_sim.model import Model
 
-__all__ = ["attach_posteriors", "model_data_dir", "needs_posteriors", "submodel_variables"]
+__all__ = [
+    "attach_posteriors",
+    "draws_files",
+    "model_data_dir",
+    "needs_posteriors",
+    "submodel_variables",
+]
 
 
 def needs_posteriors(model: Model, scenarios: tuple[str, ...] | None = None) -> bool:
@@ -45,6 +51,19 @@ def submodel_variables(
             if isinstance(p.dist, Posterior) and not p.dist.is_file:
                 wanted.setdefault((p.dist.source, p.dist.prior), set()).add(p.dist.variable)
     return wanted
+
+
+def draws_files(model: Model) -> list[Path]:
+    """The draws files (``file = ...``) the model names, relative to its folder; not read."""
+    folder = Path(model.path).parent
+    return sorted(
+        {
+            folder / p.dist.source
+            for sc in model.scenarios.values()
+            for p in sc.parameters.values()
+            if isinstance(p.dist, Posterior) and p.dist.is_file
+        }
+    )
 
 
 def model_data_dir(model: Model) -> Path | None:
