@@ -226,7 +226,10 @@ def _cmd_run(args: argparse.Namespace) -> int:
     model = _load(args.model)
     if args.out:
         inputs = model_inputs(model.path, draws_files(model))
-        check_output_path(args.out, inputs=inputs, force=args.force, make_parents=False)
+        try:
+            check_output_path(args.out, inputs=inputs, force=args.force, make_parents=False)
+        except MkbaError as exc:
+            raise MkbaError(f"--out {exc}") from None
     if args.keep_draws:
         from mkba_sim.resources import check_kept_draws
 

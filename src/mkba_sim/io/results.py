@@ -151,13 +151,17 @@ def check_output_path(
         Naming the file and what to do.
     """
     p = Path(path)
-    output_format(p)
-    if p.is_dir():
-        raise MkbaError(f"{path}: is a folder; give a file name such as {p / 'result.nc'}")
     resolved = p.resolve()
     for inp in inputs:
         if resolved == inp or (inp.is_dir() and resolved.is_relative_to(inp)):
-            raise MkbaError(f"{path}: is an input of this run ({inp}); choose another output file")
+            what = "the folder" if inp.is_dir() else "the file"
+            raise MkbaError(
+                f"{path}: is an input of this run ({what} {str(inp)!r}); "
+                "choose another output file"
+            )
+    output_format(p)
+    if p.is_dir():
+        raise MkbaError(f"{path}: is a folder; give a file name such as {p / 'result.nc'}")
     if not p.parent.exists() and not make_parents:
         raise MkbaError(f"{path}: folder {str(p.parent)!r} does not exist; create it first")
     if p.parent.exists() and not p.parent.is_dir():
