@@ -489,10 +489,12 @@ def main(argv: Sequence[str] | None = None) -> int:
     except BrokenPipeError:
         _quiet_stdout()
         return 141
-    except RecursionError:
+    except (RecursionError, SyntaxError):
+        # the model layer accepts chains of up to 1,000 terms; the kernel generator
+        # (engine/codegen.py) cannot yet emit chains longer than about 190 terms
         print(
-            f"mkba-sim: error: {getattr(args, 'model', '')}: the model is nested too deeply "
-            "to process; split long expressions into [derived] quantities",
+            f"mkba-sim: error: {getattr(args, 'model', '')}: an expression is too long or "
+            "nested too deeply for the compiled kernel; split it into [derived] quantities",
             file=sys.stderr,
         )
         return 2
