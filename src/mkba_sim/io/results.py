@@ -156,8 +156,7 @@ def check_output_path(
         if resolved == inp or (inp.is_dir() and resolved.is_relative_to(inp)):
             what = "the folder" if inp.is_dir() else "the file"
             raise MkbaError(
-                f"{path}: is an input of this run ({what} {str(inp)!r}); "
-                "choose another output file"
+                f"{path}: is an input of this run ({what} {str(inp)!r}); choose another output file"
             )
     output_format(p)
     if p.is_dir():
