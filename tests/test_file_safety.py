@@ -321,6 +321,9 @@ def test_save_result_follows_the_same_rules(result: mkba_sim.Result, tmp_path: P
     model_path = Path(str(result.dataset.attrs["model_path"]))
     with pytest.raises(MkbaError, match="input of this run"):
         save_result(result, model_path, force=True)
+    os.link(model_path, tmp_path / "hard.csv")  # another name for the model file
+    with pytest.raises(MkbaError, match="input of this run"):
+        save_result(result, tmp_path / "hard.csv", force=True)
     foreign = tmp_path / "x.json"
     foreign.write_text('{"mine": true}')
     with pytest.raises(MkbaError, match="not an earlier mkba_sim output"):

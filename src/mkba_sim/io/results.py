@@ -153,7 +153,7 @@ def check_output_path(
     p = Path(path)
     resolved = p.resolve()
     for inp in inputs:
-        if resolved == inp or (inp.is_dir() and resolved.is_relative_to(inp)):
+        if resolved == inp or (inp.is_dir() and resolved.is_relative_to(inp)) or _same(p, inp):
             what = "the folder" if inp.is_dir() else "the file"
             raise MkbaError(
                 f"{path}: is an input of this run ({what} {str(inp)!r}); choose another output file"
@@ -171,6 +171,14 @@ def check_output_path(
             "or replace it with --force (Python: force=True)"
         )
     return p
+
+
+def _same(a: Path, b: Path) -> bool:
+    """True if ``a`` and ``b`` are the same existing file (a hard link included)."""
+    try:
+        return a.is_file() and b.is_file() and os.path.samefile(a, b)
+    except OSError:
+        return False
 
 
 def save_result(

@@ -63,6 +63,15 @@ class _Ctx:
     def __init__(self, path: str) -> None:
         self.path = path
         self.warnings: list[str] = []
+        self._names: dict[int, tuple[Node, frozenset[str]]] = {}
+
+    def names(self, expr: Node) -> frozenset[str]:
+        """Names ``expr`` refers to, computed once per tree (scenarios share their trees)."""
+        hit = self._names.get(id(expr))
+        if hit is None or hit[0] is not expr:
+            hit = (expr, frozenset(names(expr)))
+            self._names[id(expr)] = hit
+        return hit[1]
 
     def error(self, key: str, problem: str) -> ModelFileError:
         return ModelFileError(self.path, key, problem)
@@ -108,6 +117,11 @@ def build_model(raw: Mapping[str, Any], *, path: str = "<string>", sha256: str =
         sspec = spec.scenarios[name]
         parent = parts[sspec.extends or "base"]
         parts[name] = _override(parent, sspec, ctx, f"scenarios.{name}")
+        if _changes_nothing(sspec):  # already checked as its parent: reuse, don't redo
+            scenarios[name] = replace(
+                scenarios[sspec.extends or "base"], name=name, description=sspec.description
+            )
+            continue
         scenarios[name] = _finish(name, sspec.description, parts[name], spec.correlations, ctx)
         _check_overrides_used(name, sspec, scenarios[name], ctx)
     scenarios = {n: scenarios[n] for n in ("base", *spec.scenarios)}  # file order
@@ -314,6 +328,12 @@ class _Parts:
         self.items = items
 
 
+def _changes_nothing(s: ScenarioSpec) -> bool:
+    """True for a scenario that only names its parent (and describes itself)."""
+    changed = s.populations or s.parameters or s.derived or s.items or s.drop_items
+    return not changed and all(v is None for v in s.model.model_dump().values())
+
+
 def _extends_order(scenarios: Mapping[str, ScenarioSpec], ctx: _Ctx) -> list[str]:
     """Scenarios in an order where each comes after the one it extends (no recursion)."""
     graph: dict[str, set[str]] = {}
@@ -403,7 +423,7 @@ def _finish(
         if it.name in item_names:
             raise ctx.error(key, f"two items are called {it.name!r}{where}")
         item_names.add(it.name)
-        for ref in sorted(names(it.expr) - known):
+        for ref in sorted(ctx.names(it.expr) - known):
             raise ctx.error(
                 f"{key}.value", f"refers to undefined name {ref!r}{where}{_suggest(ref, known)}"
             )
@@ -436,7 +456,7 @@ def _order_derived(parts: _Parts, ctx: _Ctx, where: str) -> list[Derived]:
     known = set(parts.populations) | set(parts.parameters) | set(parts.derived)
     graph: dict[str, set[str]] = {}
     for n, d in parts.derived.items():
-        refs = names(d.expr)
+        refs = ctx.names(d.expr)
         for ref in sorted(refs):
             if ref not in known:
                 raise ctx.error(
@@ -453,10 +473,10 @@ def _order_derived(parts: _Parts, ctx: _Ctx, where: str) -> list[Derived]:
     return [parts.derived[n] for n in order]
 
 
-def _used_names(scenario: Scenario) -> set[str]:
+def _used_names(scenario: Scenario, ctx: _Ctx) -> set[str]:
     """Names the ledger depends on, directly or through derived quantities."""
-    deps = {d.name: names(d.expr) for d in scenario.derived}
-    todo = [n for it in scenario.items for n in names(it.expr)]
+    deps = {d.name: ctx.names(d.expr) for d in scenario.derived}
+    todo = [n for it in scenario.items for n in ctx.names(it.expr)]
     used: set[str] = set()
     while todo:
         n = todo.pop()
@@ -468,7 +488,7 @@ def _used_names(scenario: Scenario) -> set[str]:
 
 def _check_overrides_used(name: str, spec: ScenarioSpec, scenario: Scenario, ctx: _Ctx) -> None:
     """Warn about a scenario's parameters and derived quantities that nothing uses."""
-    used = _used_names(scenario)
+    used = _used_names(scenario, ctx)
     key = f"scenarios.{name}"
     for kind, declared in (("parameters", spec.parameters), ("derived", spec.derived)):
         for n in declared:
