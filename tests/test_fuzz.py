@@ -5,8 +5,9 @@ another exception.
 
 Reproducible and fast: the ``mkba-fuzz`` hypothesis profile is derandomized (the same
 examples on every machine), has no deadline and modest example counts (about 30 s in
-all). The runs use the NumPy reference path, which evaluates the same expression trees
-as the compiled kernel without compiling one kernel per generated structure. A generated
+all). Generated structures run on the NumPy reference path, which evaluates the same
+expression trees as the compiled kernel without compiling one kernel per structure; one
+fixed structure with generated numbers runs on the compiled kernel. A generated
 model may legitimately produce non-finite values; for now that is a result too.
 """
 
@@ -342,6 +343,81 @@ def test_generated_model_files_through_the_command_line(
     assert len(problems) == (1 if status == 2 else 0), lines
     if status == 2:
         assert problems[0].startswith(f"mkba-sim: error: {path}"), problems
+
+
+FIXED_STRUCTURE = """
+[model]
+title = "fuzz, compiled kernel"
+price_year = 2020
+horizon_years = 2
+discount_rate = {rate}
+
+[populations]
+clients = {clients}
+
+[parameters.salary]
+dist = "normal"
+mean = {mean}
+sd = {sd}
+published = {mean}
+source = "fuzz"
+
+[parameters.share]
+dist = "uniform"
+low = {low}
+high = {high}
+published = {low}
+source = "fuzz"
+
+[derived]
+per_client = "salary / clients"
+
+[[items]]
+name = "salaries"
+side = "cost"
+stakeholder = "city"
+value = "clients * salary"
+years = [1, 2]
+
+[[items]]
+name = "savings"
+side = "benefit"
+stakeholder = "city"
+value = "per_client * share * exp(share)"
+years = [2]
+"""
+
+finite = st.floats(-1e300, 1e300)
+
+
+@settings(FUZZ, max_examples=15)
+@given(
+    rate=st.sampled_from([0.0, 0.03, 0.999]),
+    clients=st.one_of(st.integers(0, 10**6), st.floats(0, 1e300)),
+    mean=finite,
+    sd=st.one_of(st.floats(1e-300, 1e300), finite),
+    low=finite,
+    high=finite,
+)
+def test_hostile_numbers_through_the_compiled_kernel(
+    rate: float, clients: float, mean: float, sd: float, low: float, high: float
+) -> None:
+    """Numbers are data: one structure, compiled once, every number from hypothesis."""
+    text = FIXED_STRUCTURE.format(
+        rate=rate, clients=clients, mean=repr(mean), sd=repr(sd), low=repr(low), high=repr(high)
+    )
+    try:
+        model = mkba_sim.loads_model(text, path="fixed.toml")
+    except ModelFileError as exc:
+        assert str(exc).startswith("fixed.toml: "), exc
+        return
+    with contextlib.suppress(MkbaError):
+        mkba_sim.replicate(model)
+    try:
+        res = mkba_sim.simulate(model, draws=1000, seed=1)
+    except MkbaError:
+        return
+    assert res.dataset.attrs["n_draws"] == 1000
 
 
 # --------------------------------------------------------------------------- draws files

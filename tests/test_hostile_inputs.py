@@ -220,6 +220,8 @@ def test_draws_file_errors_through_the_command_line(tmp_path: Path) -> None:
         f"mkba-sim: error: {model}: parameters.p: draws file 'huge-header.npy': claims "
         f"1,000,000,000,000 values; at most {MAX_DRAWS:,} draws are read"
     ]
+    proc = run_cli("validate", str(model))  # validate reads draws files too
+    assert proc.returncode == 2 and "huge-header.npy': claims" in proc.stderr
     escape = _posterior_model(tmp_path, "../../etc/passwd")
     proc = run_cli("run", str(escape), "--draws", "1000")
     assert proc.returncode == 2 and len(proc.stderr.strip().splitlines()) == 1

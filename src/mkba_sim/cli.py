@@ -108,8 +108,11 @@ def _load(path: str) -> mkba_sim.Model:
 
 
 def _cmd_validate(args: argparse.Namespace) -> int:
+    from mkba_sim.io.posteriors import check_draws_files
+
     try:
         model = _load(args.model)
+        check_draws_files(model, allow_outside_files=args.allow_outside_files)
     except MkbaError as exc:
         if args.json:
             err: dict[str, Any] = {"message": str(exc)}
@@ -332,9 +335,14 @@ def build_parser() -> argparse.ArgumentParser:
     sub = p.add_subparsers(dest="command", required=True, parser_class=_Parser)
     model_help = "the model file (TOML; see docs/model-format.md)"
 
-    v = sub.add_parser("validate", help="check a model file")
+    v = sub.add_parser("validate", help="check a model file and the draws files it names")
     v.add_argument("model", help=model_help)
     v.add_argument("--json", action="store_true", help=f"JSON ({VALIDATION_SCHEMA})")
+    v.add_argument(
+        "--allow-outside-files",
+        action="store_true",
+        help="accept draws files outside the model file's folder",
+    )
     v.set_defaults(func=_cmd_validate)
 
     r = sub.add_parser(

@@ -23,6 +23,7 @@ from mkba_sim.model import Model
 
 __all__ = [
     "attach_posteriors",
+    "check_draws_files",
     "draws_files",
     "model_data_dir",
     "needs_posteriors",
@@ -64,6 +65,25 @@ def draws_files(model: Model) -> list[Path]:
             if isinstance(p.dist, Posterior) and p.dist.is_file
         }
     )
+
+
+def check_draws_files(model: Model, *, allow_outside_files: bool = False) -> int:
+    """Read and check every draws file the model names (as a run would); return how many.
+
+    Raises
+    ------
+    ModelFileError
+        Naming the model file, the parameter's key and the draws file.
+    """
+    seen: set[tuple[str, str]] = set()
+    for sc in model.scenarios.values():
+        for pname, p in sc.parameters.items():
+            if isinstance(p.dist, Posterior) and p.dist.is_file:
+                fkey = (p.dist.source, p.dist.variable)
+                if fkey not in seen:
+                    seen.add(fkey)
+                    _file_draws(model, p.dist, f"parameters.{pname}", allow_outside_files)
+    return len(seen)
 
 
 def model_data_dir(model: Model) -> Path | None:
