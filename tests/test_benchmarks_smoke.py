@@ -1,4 +1,4 @@
-"""Smoke test of benchmarks/bench_engine.py (about 20 s).
+"""Smoke tests of benchmarks/bench_engine.py (about 20 s) and bench_analysis_ready.py (35 s).
 
 The benchmark's speed ratios mean something only if every engine computes the same
 model. So: the model file matches the specification (shared/benchmarks/REFERENCE_MODEL.md),
@@ -190,3 +190,63 @@ def test_quick_run_streams_in_constant_memory(quick: tuple[str, dict[str, Any]])
     assert big["draws"] == 10 * small["draws"]
     assert 0 < big["peak_rss_bytes"] < bench.TARGET_PEAK_RSS
     assert big["peak_rss_bytes"] < small["peak_rss_bytes"] + 64 * 2**20
+
+
+# --- benchmarks/bench_analysis_ready.py (issue 7), about 35 s ---------------------------
+
+BENCH_AR = REPO / "benchmarks" / "bench_analysis_ready.py"
+
+
+@pytest.fixture(scope="module")
+def analysis_ready(tmp_path_factory: pytest.TempPathFactory) -> tuple[str, dict[str, Any]]:
+    out = tmp_path_factory.mktemp("bench_ar") / "quick.json"
+    proc = subprocess.run(
+        [sys.executable, str(BENCH_AR), "--quick", "--json", str(out)],
+        capture_output=True,
+        text=True,
+        cwd=REPO,
+        timeout=300,
+    )
+    assert proc.returncode == 0, proc.stderr
+    return proc.stdout, json.loads(out.read_text())
+
+
+def test_analysis_ready_quick_run(analysis_ready: tuple[str, dict[str, Any]]) -> None:
+    """Every section and target is there, and changing numbers reused the kernel."""
+    text, doc = analysis_ready
+    assert doc["schema"] == "mkba_sim.bench_analysis_ready/1"
+    for heading in ("1. Warm rerun", "2. Sweep", "3. New structure", "4. Fresh process"):
+        assert heading in text
+    assert "5. Throughput" in text and "Targets" in text
+    assert {"machine", "rerun", "sweep", "compile", "fresh", "throughput", "checks"} <= set(doc)
+    # every target evaluated (speed targets are not asserted: --quick sizes are tiny and
+    # the machine may be busy)
+    assert len(doc["checks"]) == 11
+    assert all(c["status"] in ("PASS", "FAIL") for c in doc["checks"])
+    # changed file, overrides and sweep: the base run's kernel, no other
+    rerun = doc["rerun"]
+    base = rerun["base_kernel_key"]
+    assert set(rerun["base_kernel_keys"]) == {base}
+    kinds = {v["kind"] for v in rerun["variants"]}
+    assert kinds == {"file", "override"}
+    for v in rerun["variants"]:
+        assert set(v["kernel_keys"]) == {base}, v["name"]
+        assert v["seconds"] > 0 and v["ratio"] > 0
+    sweep = doc["sweep"]
+    assert sweep["base_kernel_key"] == base and sweep["kernel_keys"] == [base]
+    assert sweep["max_step_error"] <= 1e-6 * sweep["high"]  # common random numbers
+    # a new structure is compiled: its own key, one new generated module in the cache
+    ref, *_ = doc["compile"]["empty_cache"]["runs"]
+    new = doc["compile"]["warm_kernels"]["runs"][0]
+    assert ref["kernel_key"] == base and new["kernel_key"] != base
+    assert new["kernel_files_after"] == new["kernel_files_before"] + 1
+    fresh = doc["fresh"]
+    assert fresh["first_result"]["kernel_keys"] == [base]
+    assert fresh["import"]["import_seconds"] > 0
+    assert fresh["first_result"]["import_seconds_by_package"]
+    tp = doc["throughput"]
+    assert tp["streams"] == 14
+    assert {r["threads"] for r in tp["engine"]} == {1, 2}
+    for r in tp["engine"]:
+        assert abs(r["floor_mean_uniform"] - 0.5) < 0.01  # the floor kernel's uniforms
+        assert abs(r["z"]) <= MAX_Z

@@ -40,7 +40,7 @@ def test_run_json_identical_for_one_and_two_threads(tmp_path: Path) -> None:
         assert proc.returncode == 0, proc.stderr
         assert proc.stderr == ""  # no progress bar when not on a terminal
         doc = json.loads(proc.stdout)
-        assert doc["schema"] == "mkba_sim.run/1"
+        assert doc["schema"] == "mkba_sim.run/2"
         assert out.exists()
         docs.append(_strip(doc))
     assert docs[0]["scenarios"] == docs[1]["scenarios"]
@@ -63,7 +63,7 @@ def test_run_text_output_and_saved_result(tmp_path: Path) -> None:
 
     res = mkba_sim.load_result(out)
     assert res.dataset.attrs["n_draws"] == 50_000
-    assert res.dataset.attrs["seed"] == "2"
+    assert res.dataset.attrs["seed"] == 2
 
 
 @pytest.mark.parametrize(

@@ -99,11 +99,9 @@ def test_streaming_quantiles_match_exact(tmp_path: Path) -> None:
     kept = mkba_sim.simulate(model, draws=200_000, seed=5, keep_draws=True)
     streamed = mkba_sim.simulate(model, draws=200_000, seed=5)
     assert streamed.dataset.attrs["quantile_method"] == "histogram"
-    a = kept.dataset["quantiles"].sel(quantity_q="net").values
-    b = streamed.dataset["quantiles"].sel(quantity_q="net").values
-    lo = float(streamed.dataset["hist_lo"].sel(scenario="base", hist="net"))
-    del lo
-    bin_width = 1.0 / float(streamed.dataset["hist_scale"].sel(scenario="base", hist="net"))
+    a = kept.dataset["net_quantile"].values
+    b = streamed.dataset["net_quantile"].values
+    bin_width = float(streamed.dataset["net_hist_width"].sel(scenario="base"))
     # documented accuracy: one bin width, plus the gap between order statistics
     assert np.all(np.abs(a - b) < bin_width + 5.0)
 
@@ -129,7 +127,19 @@ def test_bit_identical_across_threads_and_chunks(reference: mkba_sim.Model) -> N
 def test_streaming_summaries_identical_for_threads(reference: mkba_sim.Model) -> None:
     a = mkba_sim.simulate(reference, draws=300_000, seed=9, threads=1)
     b = mkba_sim.simulate(reference, draws=300_000, seed=9, threads=2)
-    for var in ("mean", "sd", "quantiles", "hist_counts", "p_net_positive", "stakeholder_net"):
+    for var in (
+        "mean",
+        "sd",
+        "net_quantile",
+        "bcr_quantile",
+        "net_hist_counts",
+        "bcr_hist_counts",
+        "p_net_positive",
+        "stakeholder_mean",
+        "stakeholder_quantile",
+        "p_stakeholder_positive",
+        "net_year_mean",
+    ):
         np.testing.assert_array_equal(a.dataset[var].values, b.dataset[var].values)
 
 
@@ -277,9 +287,7 @@ decay = 0.1
     res = mkba_sim.simulate(model, draws=4096, seed=1)
     expected = sum(1000 * 0.9 ** (t - 1) / 1.03 ** (t - 1) for t in (1, 2, 3))
     assert res.summary("base")["net"]["mean"] == pytest.approx(expected, rel=1e-12)
-    per_year = res.dataset["item_year_value"].sel(scenario="base", item="flow").values
-    np.testing.assert_allclose(per_year, [1000, 900, 810], rtol=1e-12)
-    pv_year = res.dataset["net_year_pv"].sel(scenario="base").values
+    pv_year = res.dataset["net_year_mean"].sel(scenario="base").values
     np.testing.assert_allclose(pv_year, [1000, 900 / 1.03, 810 / 1.03**2], rtol=1e-12)
 
 

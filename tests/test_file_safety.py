@@ -24,6 +24,7 @@ from mkba_sim.cli import build_parser
 from mkba_sim.errors import MkbaError
 from mkba_sim.io.atomic import atomic_path, remove_stale_parts
 from mkba_sim.io.results import check_output_path, is_mkba_output, save_result
+from mkba_sim.results import RUN_SCHEMA
 
 MODEL = """
 [model]
@@ -122,7 +123,7 @@ def test_out_refuses_foreign_files_unless_forced_and_replaces_its_own(
         "run", str(model), "--draws", "1000", "--seed", "1", "--out", str(foreign), "--force"
     )
     assert forced.returncode == 0, forced.stderr
-    assert foreign.read_text().startswith("scenario,statistic,value\n,schema,mkba_sim.run/1\n")
+    assert foreign.read_text().startswith(f"scenario,statistic,value\n,schema,{RUN_SCHEMA}\n")
     again = run_cli("run", str(model), "--draws", "1000", "--seed", "2", "--out", str(foreign))
     assert again.returncode == 0, again.stderr  # a previous output may be replaced
 
@@ -173,10 +174,10 @@ def test_output_formats_follow_the_extension(model: Path, tmp_path: Path) -> Non
         assert proc.returncode == 0, proc.stderr
     back = mkba_sim.load_result(tmp_path / "r.nc")
     doc = json.loads((tmp_path / "r.json").read_text())
-    assert doc["schema"] == "mkba_sim.run/1"
+    assert doc["schema"] == RUN_SCHEMA
     assert doc["scenarios"]["base"] == json.loads(json.dumps(back.summary("base")))
     rows = (tmp_path / "r.csv").read_text().splitlines()
-    assert rows[:2] == ["scenario,statistic,value", ",schema,mkba_sim.run/1"]
+    assert rows[:2] == ["scenario,statistic,value", f",schema,{RUN_SCHEMA}"]
     mean = float(doc["scenarios"]["base"]["net"]["mean"])
     assert f"base,net.mean,{mean!r}" in rows
     assert sorted(p.name for p in tmp_path.iterdir()) == ["m.toml", "r.csv", "r.json", "r.nc"]
@@ -254,7 +255,7 @@ def test_validate_json(model: Path, tmp_path: Path) -> None:
 def test_text_output_says_a_precision_target_stopped_the_run(model: Path) -> None:
     proc = run_cli("run", str(model), "--draws", "1e7", "--seed", "1", "--target-mcse-p", "0.01")
     assert proc.returncode == 0, proc.stderr
-    assert "Stopped early after 1,048,576 of at most 10,000,000 draws" in proc.stdout
+    assert "Stopped early: the precision target was met" in proc.stdout
 
 
 def test_help_has_no_markup(capsys: pytest.CaptureFixture[str]) -> None:

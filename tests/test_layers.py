@@ -12,7 +12,7 @@ SRC = Path(__file__).resolve().parent.parent / "src" / "mkba_sim"
 
 # layer -> (mkba_sim layers it may import, third-party packages it may import at top level)
 RULES: dict[str, tuple[set[str], set[str]]] = {
-    "kernels": ({"kernels"}, {"numpy", "numba"}),
+    "kernels": ({"kernels", "_cache"}, {"numpy", "numba"}),
     "distributions": ({"kernels", "distributions"}, {"numpy", "scipy"}),
     "model": ({"distributions", "model", "errors"}, {"numpy", "pydantic"}),
     "engine": (
@@ -21,9 +21,15 @@ RULES: dict[str, tuple[set[str], set[str]]] = {
     ),
     "results": (set(), {"numpy", "xarray"}),
     "resources": ({"model", "errors"}, set()),
-    "analysis": ({"analysis", "model", "results", "errors"}, {"numpy", "SALib"}),
+    "analysis": (
+        {"analysis", "model", "results", "errors", "distributions"},
+        {"numpy", "SALib", "xarray", "scipy"},
+    ),
     "report": ({"report", "analysis", "model", "results", "errors"}, {"numpy"}),
-    "bayes": ({"bayes", "io", "errors", "_cache"}, {"numpy", "xarray", "scipy", "pandas"}),
+    "bayes": (
+        {"bayes", "io", "errors", "results", "_cache"},
+        {"numpy", "xarray", "scipy", "pandas"},
+    ),
 }
 LAZY_ONLY = {"pymc", "arviz", "pytensor", "matplotlib"}
 

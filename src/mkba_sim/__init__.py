@@ -8,29 +8,48 @@ Replication
     :func:`replicate`, :class:`ReplicationRow`
 Simulation
     :func:`simulate`, :class:`Result`, :func:`save_result`, :func:`load_result`
+Overrides
+    :class:`Quantile` (``simulate(..., overrides={"salary": 98_000, "x": Quantile(0.95)})``)
 Errors
     :class:`MkbaError`, :class:`ModelFileError`, :class:`SimulationError`
 """
 
-from mkba_sim import _cache  # noqa: F401  (sets NUMBA_CACHE_DIR before numba is imported)
-from mkba_sim.analysis.replication import ReplicationRow, replicate
-from mkba_sim.errors import MkbaError, ModelFileError, SimulationError
-from mkba_sim.io.model_files import load_model, loads_model
-from mkba_sim.io.results import load_result, save_result
-from mkba_sim.model import Model
-from mkba_sim.results import Result
-from mkba_sim.workflow import simulate
+from importlib import import_module
+from typing import TYPE_CHECKING, Any
 
 __version__ = "0.1.0"
 
+# name -> module that defines it; imported on first use (PEP 562), so that
+# ``import mkba_sim`` stays light and scipy, xarray, numba and PyMC load only when needed
+_LAZY = {
+    "MkbaError": "mkba_sim.errors",
+    "ModelFileError": "mkba_sim.errors",
+    "SimulationError": "mkba_sim.errors",
+    "Model": "mkba_sim.model",
+    "Quantile": "mkba_sim.model.overrides",
+    "ReplicationRow": "mkba_sim.analysis.replication",
+    "replicate": "mkba_sim.analysis.replication",
+    "load_model": "mkba_sim.io.model_files",
+    "loads_model": "mkba_sim.io.model_files",
+    "load_result": "mkba_sim.io.results",
+    "save_result": "mkba_sim.io.results",
+    "Result": "mkba_sim.results",
+    "simulate": "mkba_sim.workflow",
+    "analyse": "mkba_sim.workflow",
+    "AnalysisOptions": "mkba_sim.analysis.decision",
+}
+
 __all__ = [
+    "AnalysisOptions",
     "MkbaError",
     "Model",
     "ModelFileError",
+    "Quantile",
     "ReplicationRow",
     "Result",
     "SimulationError",
     "__version__",
+    "analyse",
     "load_model",
     "load_result",
     "loads_model",
@@ -38,3 +57,28 @@ __all__ = [
     "save_result",
     "simulate",
 ]
+
+if TYPE_CHECKING:
+    from mkba_sim.analysis.decision import AnalysisOptions
+    from mkba_sim.analysis.replication import ReplicationRow, replicate
+    from mkba_sim.errors import MkbaError, ModelFileError, SimulationError
+    from mkba_sim.io.model_files import load_model, loads_model
+    from mkba_sim.io.results import load_result, save_result
+    from mkba_sim.model import Model
+    from mkba_sim.model.overrides import Quantile
+    from mkba_sim.results import Result
+    from mkba_sim.workflow import analyse, simulate
+
+
+def __getattr__(name: str) -> Any:
+    """Import a public name's module on first use."""
+    module = _LAZY.get(name)
+    if module is None:
+        raise AttributeError(f"module 'mkba_sim' has no attribute {name!r}")
+    value = getattr(import_module(module), name)
+    globals()[name] = value
+    return value
+
+
+def __dir__() -> list[str]:
+    return sorted(__all__)

@@ -108,10 +108,12 @@ def _load(path: str) -> mkba_sim.Model:
 
 
 def _cmd_validate(args: argparse.Namespace) -> int:
+    from mkba_sim.analysis.replication import check_published
     from mkba_sim.io.posteriors import check_draws_files
 
     try:
         model = _load(args.model)
+        check_published(model)  # a non-finite value at the published values is an error
         check_draws_files(model, allow_outside_files=args.allow_outside_files)
     except MkbaError as exc:
         if args.json:
@@ -146,21 +148,24 @@ def _cmd_validate(args: argparse.Namespace) -> int:
 
 
 def _cmd_replicate(args: argparse.Namespace) -> int:
+    from mkba_sim.analysis.replication import check_published
+
     model = _load(args.model)
+    check_published(model)
     rows = mkba_sim.replicate(model, scenario=args.scenario)
     if args.json:
         doc: dict[str, Any] = {
             "schema": REPLICATION_SCHEMA,
             "model": {"path": model.path, "title": model.title, "sha256": model.sha256},
             "rows": [r.as_dict() for r in rows],
-            "all_match": all(r.difference == 0 for r in rows),
+            "all_match": all(r.matches for r in rows),
         }
         print(json.dumps(doc, indent=2))
     else:
         from mkba_sim.report.text import replication_table
 
         print(replication_table(model, rows))
-    return 0 if all(r.difference == 0 for r in rows) else 1
+    return 0 if all(r.matches for r in rows) else 1
 
 
 class _Progress:
@@ -251,6 +256,7 @@ def _cmd_run(args: argparse.Namespace) -> int:
             target_mcse_p=args.target_mcse_p,
             target_mcse_mean=args.target_mcse_mean,
             backend=args.backend,
+            overrides=dict(args.overrides or []),
             progress=progress,
             strict=not args.no_strict,
             allow_outside_files=args.allow_outside_files,
@@ -275,7 +281,7 @@ def _cmd_run(args: argparse.Namespace) -> int:
 
 
 def _precision_note(args: argparse.Namespace, doc: dict[str, Any]) -> str:
-    """One line saying whether precision targets stopped the run early."""
+    """One line saying whether precision targets were met when the run used every draw."""
     targets = []
     if args.target_mcse_p is not None:
         targets.append(f"MCSE of P(net > 0) ≤ {args.target_mcse_p:g}")
@@ -286,7 +292,7 @@ def _precision_note(args: argparse.Namespace, doc: dict[str, Any]) -> str:
     done = int(doc["run"]["draws"])
     what = " and ".join(targets)
     if done < args.draws:
-        return f"Stopped early after {done:,} of at most {args.draws:,} draws: {what} reached."
+        return ""  # run_summary says "Stopped early: ..."
     met = all(
         (args.target_mcse_p is None or (s["p_net_positive_mcse"] or 0.0) <= args.target_mcse_p)
         and (args.target_mcse_mean is None or (s["net"]["mcse"] or 0.0) <= args.target_mcse_mean)
@@ -295,6 +301,88 @@ def _precision_note(args: argparse.Namespace, doc: dict[str, Any]) -> str:
     if met:
         return f"Precision target ({what}) reached at the maximum of {done:,} draws."
     return f"Precision target ({what}) NOT reached within {done:,} draws; raise --draws."
+
+
+def _cmd_analyse(args: argparse.Namespace) -> int:
+    from mkba_sim.analysis.decision import AnalysisOptions
+    from mkba_sim.io.atomic import atomic_path
+    from mkba_sim.io.posteriors import draws_files
+    from mkba_sim.io.results import check_output_path, model_inputs
+    from mkba_sim.report.text import analysis_summary
+
+    model = _load(args.model)
+    if args.out:
+        try:
+            if not str(args.out).lower().endswith(".nc"):
+                raise MkbaError(f"{args.out}: an analysis is saved as NetCDF; use a .nc name")
+            inputs = model_inputs(model.path, draws_files(model))
+            check_output_path(args.out, inputs=inputs, force=args.force, make_parents=False)
+        except MkbaError as exc:
+            raise MkbaError(f"--out {exc}") from None
+    options = AnalysisOptions(
+        sweep_input=args.sweep,
+        cohorts_per_year=args.cohorts,
+        years=args.years,
+        global_sensitivity=not args.no_sobol,
+        delta=args.delta,
+    )
+    try:
+        result = mkba_sim.analyse(
+            model,
+            scenario=args.scenario,
+            draws=args.draws,
+            seed=args.seed,
+            options=options,
+            threads=args.threads,
+            strict=not args.no_strict,
+        )
+    except ValueError as exc:  # e.g. an unknown sweep input, named with a suggestion
+        raise MkbaError(f"{args.model}: {exc}") from None
+    if args.out:
+        check_output_path(args.out, force=args.force, make_parents=False)
+        try:
+            with atomic_path(args.out, make_parents=False) as tmp:
+                result.dataset.to_netcdf(tmp, engine="h5netcdf")
+        except OSError as exc:
+            raise MkbaError(f"{args.out}: cannot write ({exc.strerror or exc})") from None
+        args.saved = True
+    if args.json:
+        doc = result.to_dict()
+        doc["output"] = args.out
+        print(json.dumps(doc, indent=2))
+    else:
+        print(analysis_summary(result))
+        if args.out:
+            print(f"\nSaved to {args.out}")
+    return 0
+
+
+def _override(text: str) -> tuple[str, Any]:
+    """``NAME=NUMBER`` or ``NAME=qP`` (the input's own quantile P, 0 < P < 1)."""
+    import math
+
+    from mkba_sim.model.overrides import Quantile
+
+    name, sep, value = text.partition("=")
+    name, value = name.strip(), value.strip()
+    if not sep or not name or not value:
+        raise argparse.ArgumentTypeError(
+            f"expected NAME=NUMBER or NAME=qP (e.g. salary=98000, case_costs=q0.95), got {text!r}"
+        )
+    try:
+        if value[0] in "qQ":
+            p = float(value[1:])
+            if not 0.0 < p < 1.0:
+                raise ValueError
+            return name, Quantile(p)
+        number = float(value)
+    except ValueError:
+        raise argparse.ArgumentTypeError(
+            f"{name}: {value!r} is not a number or a quantile q0.05 .. q0.95"
+        ) from None
+    if not math.isfinite(number):
+        raise argparse.ArgumentTypeError(f"{name}: must be finite, got {value!r}")
+    return name, number
 
 
 def _cmd_bayes(args: argparse.Namespace) -> int:
@@ -389,12 +477,21 @@ def build_parser() -> argparse.ArgumentParser:
         help="let --out replace an existing file that mkba-sim did not write "
         "(never the model or its data)",
     )
-    run.add_argument("--json", action="store_true", help="JSON summary (mkba_sim.run/1)")
+    run.add_argument("--json", action="store_true", help="JSON summary (mkba_sim.run/2)")
     run.add_argument(
         "--keep-draws",
         action="store_true",
         help="keep every draw (exact quantiles; memory grows with --draws and is checked "
         "before the run)",
+    )
+    run.add_argument(
+        "--set",
+        dest="overrides",
+        type=_override,
+        action="append",
+        metavar="NAME=VALUE",
+        help="for this run only, fix an input at a number (salary=98000) or at its own "
+        "quantile (case_costs=q0.95), in every scenario (repeatable)",
     )
     run.add_argument(
         "--memory-limit",
@@ -432,6 +529,68 @@ def build_parser() -> argparse.ArgumentParser:
         help="read draws files outside the model file's folder",
     )
     run.set_defaults(func=_cmd_run)
+
+    an = sub.add_parser(
+        "analyse",
+        help="decision analysis of one scenario: tornado, global sensitivity, value of "
+        "information (EVPI, EVPPI), break-even cost and input sweep, stakeholders",
+    )
+    an.add_argument("model", help=model_help)
+    an.add_argument(
+        "--scenario", default="base", metavar="NAME", help="the scenario analysed (default base)"
+    )
+    an.add_argument(
+        "--draws",
+        type=_integer(2, MAX_CLI_DRAWS),
+        default=100_000,
+        metavar="N",
+        help="draws of the base run (1e5)",
+    )
+    an.add_argument(
+        "--seed", type=_integer(0, 2**63 - 1), default=1, metavar="N", help="random seed (1)"
+    )
+    an.add_argument(
+        "--threads", type=_integer(1, 4096), default=None, metavar="N", help="worker threads"
+    )
+    an.add_argument(
+        "--sweep",
+        default=None,
+        metavar="INPUT",
+        help="the input swept for break-even (default: the one with the largest swing)",
+    )
+    an.add_argument(
+        "--cohorts",
+        type=_positive_float,
+        default=1.0,
+        metavar="X",
+        help="decisions (cohorts) a year for the population EVPI (default 1)",
+    )
+    an.add_argument(
+        "--years",
+        type=_integer(1, 1000),
+        default=10,
+        metavar="N",
+        help="years of cohorts for the population EVPI (default 10)",
+    )
+    an.add_argument(
+        "--delta",
+        action="store_true",
+        help="also Borgonovo's delta (SALib; slow: minutes for many inputs)",
+    )
+    an.add_argument("--no-sobol", action="store_true", help="skip the Sobol' reruns")
+    an.add_argument("--json", action="store_true", help="JSON (mkba_sim.analysis/1)")
+    an.add_argument("--out", default=None, metavar="FILE", help="save the analysis as NetCDF (.nc)")
+    an.add_argument(
+        "--force",
+        action="store_true",
+        help="let --out replace an existing file that mkba-sim did not write",
+    )
+    an.add_argument(
+        "--no-strict",
+        action="store_true",
+        help="use a posterior even if it fails the convergence diagnostics (reported)",
+    )
+    an.set_defaults(func=_cmd_analyse)
 
     b = sub.add_parser(
         "bayes",

@@ -1,31 +1,49 @@
-"""The :class:`Result` of a simulation: an xarray Dataset with provenance.
+"""The :class:`Result` of a simulation: an xarray Dataset with provenance, built here only.
 
 Layer rule: imports numpy and xarray only; no file I/O — saving and loading is
-:mod:`mkba_sim.io.results`; the engine builds results (:mod:`mkba_sim.engine.assemble`).
+:mod:`mkba_sim.io.results`. The engine hands plain arrays (:class:`RunSummary`) to
+:func:`make_result`, the one function that builds the Dataset; :func:`make_attrs` is the
+one provenance stamp of every producer (engine, Bayesian fits, analysis), in the manner
+of arviz-base's ``make_attrs``.
 
-Dimensions: ``scenario``, ``quantity`` (benefits, costs, net, bcr), ``item``,
-``stakeholder``, ``year``, ``prob`` (quantile levels), ``hist``/``bin`` (streaming
-histograms) and, when draws are kept, ``draw`` and ``input``.
+The layout follows xarray/CF habits (``docs/results.md``): typed attributes, ``units``
+and ``long_name`` on every variable, a coordinate on every dimension, money and ratios
+in separate variables. Dimensions: ``scenario``, ``quantity`` (benefits, costs, net),
+``item``, ``stakeholder``, ``year``, ``prob`` (quantile levels), ``bin`` (streaming
+histograms of net and of the ratio) and, when draws are kept, ``draw`` and ``input``.
 """
 
 from __future__ import annotations
 
 import datetime as _dt
+import functools
 import json
 import platform
+from collections.abc import Mapping
+from dataclasses import dataclass
 from importlib import metadata
 from typing import Any
 
 import numpy as np
 import xarray as xr
 
-__all__ = ["PROBS", "QUANTITIES", "RUN_SCHEMA", "Result", "provenance_attrs"]
+__all__ = [
+    "PROBS",
+    "QUANTITIES",
+    "RUN_SCHEMA",
+    "Result",
+    "RunSummary",
+    "make_attrs",
+    "make_result",
+]
 
 PROBS = (0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 0.75, 0.9, 0.95, 0.975, 0.99)
-QUANTITIES = ("benefits", "costs", "net", "bcr")
-RUN_SCHEMA = "mkba_sim.run/1"
+QUANTITIES = ("benefits", "costs", "net")
+RUN_SCHEMA = "mkba_sim.run/2"
+_PACKAGES = ("mkba_sim", "numpy", "scipy", "numba", "xarray")
 
 
+@functools.cache
 def _version(pkg: str) -> str:
     try:
         return metadata.version(pkg)
@@ -33,12 +51,310 @@ def _version(pkg: str) -> str:
         return "not installed"
 
 
-def provenance_attrs() -> dict[str, str]:
-    """Package versions, platform and time, for every saved output (cf. arviz ``make_attrs``)."""
-    attrs = {f"{p}_version": _version(p) for p in ("mkba_sim", "numpy", "scipy", "numba", "xarray")}
-    attrs["python_version"] = platform.python_version()
-    attrs["created"] = _dt.datetime.now(_dt.UTC).isoformat(timespec="seconds")
-    return attrs
+def make_attrs(
+    producer: str, attrs: Mapping[str, Any] | None = None, packages: tuple[str, ...] = ()
+) -> dict[str, Any]:
+    """Provenance attributes for any mkba_sim output, merged with ``attrs``.
+
+    Package versions, Python version, creation time (UTC, ISO 8601), the producing
+    module and the CF ``Conventions``. Values keep their types: ``None`` values are
+    left out, booleans become 0/1 (NetCDF has no boolean attribute), dicts and lists
+    become JSON strings.
+    """
+    out: dict[str, Any] = {
+        "Conventions": "CF-1.10",
+        "producer": producer,
+        "created": _dt.datetime.now(_dt.UTC).isoformat(timespec="seconds"),
+        "python_version": platform.python_version(),
+    }
+    for p in (*_PACKAGES, *packages):
+        out[f"{p}_version"] = _version(p)
+    for k, v in (attrs or {}).items():
+        if v is None:
+            continue
+        if isinstance(v, bool | np.bool_):
+            out[k] = int(v)
+        elif isinstance(v, dict | list | tuple):
+            out[k] = json.dumps(v)
+        elif isinstance(v, np.integer):
+            out[k] = int(v)
+        elif isinstance(v, np.floating):
+            out[k] = float(v)
+        else:
+            out[k] = v
+    return out
+
+
+@dataclass(frozen=True)
+class RunSummary:
+    """Everything a run computed, as plain arrays; :func:`make_result` lays it out.
+
+    A *series* is one per-draw value of one scenario (an item's present value, a total,
+    the ratio, a stakeholder's or a year's balance): ``series_*`` describe them, the
+    statistics arrays are indexed by series.
+    """
+
+    scenarios: tuple[str, ...]
+    descriptions: tuple[str, ...]
+    currency: str
+    series_scenario: np.ndarray  # int [n_series]
+    series_kind: tuple[str, ...]
+    series_name: tuple[str, ...]
+    mean: np.ndarray
+    sd: np.ndarray
+    mcse: np.ndarray
+    n_valid: np.ndarray
+    p_exceed: np.ndarray  # P(series > threshold), NaN where not counted
+    p_exceed_mcse: np.ndarray
+    defined_fraction: np.ndarray
+    quantiles: np.ndarray  # [n_series, len(PROBS)], NaN where not kept
+    n_draws: int
+    n_kept: np.ndarray  # [S]
+    item_side: dict[str, str]
+    item_stakeholder: dict[str, str]
+    horizon: int
+    hist_series: np.ndarray  # int [n_hist]
+    hist_counts: np.ndarray  # int [n_hist, n_bins]
+    hist_lo: np.ndarray
+    hist_width: np.ndarray
+    input_labels: tuple[str, ...] = ()
+    input_units: tuple[str, ...] = ()
+    input_draws: np.ndarray | None = None  # [n, n_inputs]
+    series_draws: np.ndarray | None = None  # [n, n_series]
+
+
+def _var(
+    dims: tuple[str, ...], data: Any, units: str | None, long_name: str, **extra: Any
+) -> tuple[tuple[str, ...], Any, dict[str, Any]]:
+    attrs: dict[str, Any] = {"long_name": long_name, **extra}
+    if units is not None:
+        attrs["units"] = units
+    return dims, data, attrs
+
+
+def make_result(summary: RunSummary, attrs: Mapping[str, Any]) -> Result:
+    """Build the :class:`Result` Dataset from a run's arrays and its attributes.
+
+    ``attrs`` must already carry provenance (:func:`make_attrs`).
+    """
+    sm = summary
+    scen = list(sm.scenarios)
+    S = len(scen)
+    cur = sm.currency
+    items = list(sm.item_side)
+    stake = sorted(set(sm.item_stakeholder.values()))
+    years = list(range(1, sm.horizon + 1))
+    probs = np.array(PROBS)
+    where: dict[tuple[int, str, str], int] = {
+        (int(s), k, n): i
+        for i, (s, k, n) in enumerate(
+            zip(sm.series_scenario, sm.series_kind, sm.series_name, strict=True)
+        )
+    }
+
+    def grid(kind: str, names: list[str], values: np.ndarray) -> np.ndarray:
+        extra = values.shape[1:]
+        out = np.full((S, len(names), *extra), np.nan)
+        for s in range(S):
+            for j, n in enumerate(names):
+                i = where.get((s, kind, n))
+                if i is not None:
+                    out[s, j] = values[i]
+        return out
+
+    def one(kind: str, name: str, values: np.ndarray) -> np.ndarray:
+        return grid(kind, [name], values)[:, 0]
+
+    totals = [("total", q) for q in QUANTITIES]
+
+    def tot(values: np.ndarray) -> np.ndarray:
+        return np.stack([one(k, n, values) for k, n in totals], axis=1)
+
+    p_net, p_net_se = one("total", "net", sm.p_exceed), one("total", "net", sm.p_exceed_mcse)
+    data: dict[str, Any] = {
+        "description": _var(("scenario",), list(sm.descriptions), None, "scenario description"),
+        "mean": _var(("scenario", "quantity"), tot(sm.mean), cur, "mean present value"),
+        "sd": _var(("scenario", "quantity"), tot(sm.sd), cur, "standard deviation"),
+        "mcse": _var(
+            ("scenario", "quantity"), tot(sm.mcse), cur, "Monte Carlo standard error of the mean"
+        ),
+        "net_quantile": _var(
+            ("scenario", "prob"), one("total", "net", sm.quantiles), cur, "quantile of net balance"
+        ),
+        "p_net_positive": _var(("scenario",), p_net, "1", "probability that net balance > 0"),
+        "p_net_positive_mcse": _var(
+            ("scenario",), p_net_se, "1", "Monte Carlo standard error of P(net > 0)"
+        ),
+        "bcr_mean": _var(
+            ("scenario",),
+            one("ratio", "bcr", sm.mean),
+            "1",
+            "mean benefit-cost ratio",
+            comment="over the draws where costs > 0",
+        ),
+        "bcr_sd": _var(("scenario",), one("ratio", "bcr", sm.sd), "1", "sd of benefit-cost ratio"),
+        "bcr_mcse": _var(
+            ("scenario",),
+            one("ratio", "bcr", sm.mcse),
+            "1",
+            "Monte Carlo standard error of mean BCR",
+        ),
+        "bcr_quantile": _var(
+            ("scenario", "prob"), one("ratio", "bcr", sm.quantiles), "1", "quantile of BCR"
+        ),
+        "p_bcr_above_1": _var(
+            ("scenario",),
+            one("ratio", "bcr", sm.p_exceed),
+            "1",
+            "probability that BCR > 1",
+            comment="among draws where the ratio is defined (costs > 0)",
+        ),
+        "p_bcr_above_1_mcse": _var(
+            ("scenario",), one("ratio", "bcr", sm.p_exceed_mcse), "1", "MCSE of P(BCR > 1)"
+        ),
+        "bcr_defined": _var(
+            ("scenario",),
+            one("ratio", "bcr", sm.defined_fraction),
+            "1",
+            "share of kept draws with costs > 0 (ratio defined)",
+        ),
+        "n_kept": _var(("scenario",), np.asarray(sm.n_kept), "1", "draws summarised"),
+        "n_dropped": _var(
+            ("scenario",),
+            sm.n_draws - np.asarray(sm.n_kept),
+            "1",
+            "draws dropped for a non-finite value (non_finite = drop)",
+        ),
+        "item_mean": _var(
+            ("scenario", "item"), grid("item", items, sm.mean), cur, "mean present value of item"
+        ),
+        "item_sd": _var(("scenario", "item"), grid("item", items, sm.sd), cur, "sd of item PV"),
+        "item_mcse": _var(
+            ("scenario", "item"),
+            grid("item", items, sm.mcse),
+            cur,
+            "Monte Carlo standard error of item PV",
+        ),
+        "item_side": _var(("item",), [sm.item_side[i] for i in items], None, "ledger side"),
+        "item_stakeholder": _var(
+            ("item",), [sm.item_stakeholder[i] for i in items], None, "stakeholder bearing the item"
+        ),
+        "stakeholder_mean": _var(
+            ("scenario", "stakeholder"),
+            grid("stakeholder", stake, sm.mean),
+            cur,
+            "mean balance of stakeholder",
+        ),
+        "stakeholder_sd": _var(
+            ("scenario", "stakeholder"),
+            grid("stakeholder", stake, sm.sd),
+            cur,
+            "sd of stakeholder balance",
+        ),
+        "stakeholder_mcse": _var(
+            ("scenario", "stakeholder"),
+            grid("stakeholder", stake, sm.mcse),
+            cur,
+            "Monte Carlo standard error of stakeholder balance",
+        ),
+        "p_stakeholder_positive": _var(
+            ("scenario", "stakeholder"),
+            grid("stakeholder", stake, sm.p_exceed),
+            "1",
+            "probability that stakeholder balance > 0",
+        ),
+        "p_stakeholder_positive_mcse": _var(
+            ("scenario", "stakeholder"),
+            grid("stakeholder", stake, sm.p_exceed_mcse),
+            "1",
+            "MCSE of P(stakeholder balance > 0)",
+        ),
+        "stakeholder_quantile": _var(
+            ("scenario", "stakeholder", "prob"),
+            grid("stakeholder", stake, sm.quantiles),
+            cur,
+            "quantile of stakeholder balance",
+        ),
+        "net_year_mean": _var(
+            ("scenario", "year"),
+            grid("year", [str(y) for y in years], sm.mean),
+            cur,
+            "mean present value of the net balance of year",
+        ),
+        "net_year_mcse": _var(
+            ("scenario", "year"),
+            grid("year", [str(y) for y in years], sm.mcse),
+            cur,
+            "Monte Carlo standard error of the year's net PV",
+        ),
+    }
+    n_bins = sm.hist_counts.shape[1] if sm.hist_counts.size else 0
+    for name, kind, units in (("net", "total", cur), ("bcr", "ratio", "1")):
+        hc = np.zeros((S, n_bins), dtype=np.int64)
+        hl = np.full(S, np.nan)
+        hw = np.full(S, np.nan)
+        for h, i in enumerate(sm.hist_series):
+            if (sm.series_kind[i], sm.series_name[i]) == (kind, name):
+                s = int(sm.series_scenario[i])
+                hc[s], hl[s], hw[s] = sm.hist_counts[h], sm.hist_lo[h], sm.hist_width[h]
+        data[f"{name}_hist_counts"] = _var(
+            ("scenario", "bin"),
+            hc,
+            "1",
+            f"streaming histogram of {name}: counts",
+            comment=f"bin 0: below {name}_hist_lo; last bin: above the range; bin k: "
+            f"[{name}_hist_lo + (k-1) {name}_hist_width, {name}_hist_lo + k {name}_hist_width)",
+        )
+        data[f"{name}_hist_lo"] = _var(("scenario",), hl, units, f"lower edge of {name} bin 1")
+        data[f"{name}_hist_width"] = _var(("scenario",), hw, units, f"width of a {name} bin")
+    coords: dict[str, Any] = {
+        "scenario": _var(("scenario",), scen, None, "scenario"),
+        "quantity": _var(("quantity",), list(QUANTITIES), None, "ledger total"),
+        "prob": _var(("prob",), probs, "1", "quantile level"),
+        "item": _var(("item",), items, None, "ledger item"),
+        "year": _var(("year",), np.array(years, dtype=np.int64), "year", "year of the programme"),
+        "stakeholder": _var(("stakeholder",), stake, None, "stakeholder"),
+        "bin": _var(("bin",), np.arange(n_bins, dtype=np.int64), "1", "histogram bin index"),
+    }
+    if sm.series_draws is not None and sm.input_draws is not None:
+        n = sm.series_draws.shape[0]
+        draws_t = sm.series_draws.T  # [n_series, n]
+        coords["draw"] = _var(("draw",), np.arange(n, dtype=np.int64), "1", "draw index")
+        coords["input"] = _var(("input",), list(sm.input_labels), None, "model input")
+        coords["input_unit"] = _var(("input",), list(sm.input_units), None, "unit of the input")
+        data["input_draws"] = _var(
+            ("draw", "input"),
+            sm.input_draws,
+            None,
+            "input values",
+            comment="each input in its own unit: see the input_unit coordinate",
+        )
+        data["total_draws"] = _var(
+            ("scenario", "quantity", "draw"),
+            np.stack([one(k, n_, draws_t) for k, n_ in totals], 1),
+            cur,
+            "present value per draw (NaN: dropped)",
+        )
+        data["bcr_draws"] = _var(
+            ("scenario", "draw"),
+            one("ratio", "bcr", draws_t),
+            "1",
+            "benefit-cost ratio per draw (NaN: undefined or dropped)",
+        )
+        data["item_draws"] = _var(
+            ("scenario", "item", "draw"),
+            grid("item", items, draws_t),
+            cur,
+            "item present value per draw",
+        )
+        data["stakeholder_draws"] = _var(
+            ("scenario", "stakeholder", "draw"),
+            grid("stakeholder", stake, draws_t),
+            cur,
+            "stakeholder balance per draw",
+        )
+    ds = xr.Dataset(data, coords=coords, attrs=dict(attrs))
+    return Result(ds)
 
 
 class Result:
@@ -47,7 +363,7 @@ class Result:
     Parameters
     ----------
     dataset
-        As built by :func:`build_result` or loaded by :func:`mkba_sim.load_result`.
+        As built by :func:`make_result` or loaded by :func:`mkba_sim.load_result`.
     """
 
     def __init__(self, dataset: xr.Dataset) -> None:
@@ -71,47 +387,60 @@ class Result:
         return "total_draws" in self.dataset
 
     def draws(self, scenario: str, quantity: str = "net") -> np.ndarray:
-        """Kept draws of ``quantity`` (benefits, costs, net, bcr) in ``scenario``."""
+        """Kept draws of ``quantity`` (benefits, costs, net or bcr) in ``scenario``."""
         if not self.has_draws:
             raise ValueError("draws were not kept; simulate with keep_draws=True")
+        if quantity == "bcr":
+            return np.asarray(self.dataset["bcr_draws"].sel(scenario=scenario).values)
         return np.asarray(
             self.dataset["total_draws"].sel(scenario=scenario, quantity=quantity).values
         )
 
     def summary(self, scenario: str) -> dict[str, Any]:
-        """Decision quantities of one scenario as plain numbers."""
+        """Decision quantities of one scenario as plain numbers (``None`` when undefined)."""
         ds = self.dataset.sel(scenario=scenario)
 
         def f(x: Any) -> float | None:
             v = float(x)
             return v if np.isfinite(v) else None
 
-        def q(which: str, p: float) -> float | None:
-            return f(ds["quantiles"].sel(quantity_q=which, prob=p))
+        def q(var: str, p: float, **sel: Any) -> float | None:
+            return f(ds[var].sel(prob=p, **sel))
+
+        def interval(var: str, **sel: Any) -> dict[str, Any]:
+            return {
+                "median": q(var, 0.5, **sel),
+                "interval90": [q(var, 0.05, **sel), q(var, 0.95, **sel)],
+                "interval95": [q(var, 0.025, **sel), q(var, 0.975, **sel)],
+            }
 
         out: dict[str, Any] = {
             "description": str(ds["description"].values),
+            "n_kept": int(ds["n_kept"]),
+            "n_dropped": int(ds["n_dropped"]),
             "p_net_positive": f(ds["p_net_positive"]),
             "p_net_positive_mcse": f(ds["p_net_positive_mcse"]),
         }
         for which in QUANTITIES:
-            entry: dict[str, Any] = {
+            out[which] = {
                 "mean": f(ds["mean"].sel(quantity=which)),
                 "sd": f(ds["sd"].sel(quantity=which)),
                 "mcse": f(ds["mcse"].sel(quantity=which)),
             }
-            if which in ("net", "bcr"):
-                entry["median"] = q(which, 0.5)
-                entry["interval90"] = [q(which, 0.05), q(which, 0.95)]
-                entry["interval95"] = [q(which, 0.025), q(which, 0.975)]
-            out[which] = entry
-        out["bcr"]["p_above_1"] = f(ds["p_bcr_above_1"])
-        out["bcr"]["p_above_1_mcse"] = f(ds["p_bcr_above_1_mcse"])
-        out["bcr"]["defined_fraction"] = f(ds["bcr_defined"])
+        out["net"].update(interval("net_quantile"))
+        out["bcr"] = {
+            "mean": f(ds["bcr_mean"]),
+            "sd": f(ds["bcr_sd"]),
+            "mcse": f(ds["bcr_mcse"]),
+            **interval("bcr_quantile"),
+            "p_above_1": f(ds["p_bcr_above_1"]),
+            "p_above_1_mcse": f(ds["p_bcr_above_1_mcse"]),
+            "defined_fraction": f(ds["bcr_defined"]),
+        }
         items = {}
         for name in ds["item"].values:
             m = ds["item_mean"].sel(item=name)
-            if np.isfinite(float(m)):
+            if np.isfinite(float(m)) or int(ds["n_kept"]) == 0:
                 items[str(name)] = {
                     "side": str(ds["item_side"].sel(item=name).values),
                     "stakeholder": str(ds["item_stakeholder"].sel(item=name).values),
@@ -119,14 +448,26 @@ class Result:
                     "mcse": f(ds["item_mcse"].sel(item=name)),
                 }
         out["items"] = items
-        out["stakeholders"] = {
-            str(k): f(ds["stakeholder_net"].sel(stakeholder=k)) for k in ds["stakeholder"].values
+        stakeholders = {}
+        for k in ds["stakeholder"].values:
+            sel = ds["stakeholder_mean"].sel(stakeholder=k)
+            if not np.isfinite(float(sel)) and int(ds["n_kept"]) > 0:
+                continue  # the stakeholder has no item in this scenario
+            stakeholders[str(k)] = {
+                "mean": f(sel),
+                "mcse": f(ds["stakeholder_mcse"].sel(stakeholder=k)),
+                "p_positive": f(ds["p_stakeholder_positive"].sel(stakeholder=k)),
+                "p_positive_mcse": f(ds["p_stakeholder_positive_mcse"].sel(stakeholder=k)),
+                **interval("stakeholder_quantile", stakeholder=k),
+            }
+        out["stakeholders"] = stakeholders
+        out["net_per_year"] = {
+            int(y): f(ds["net_year_mean"].sel(year=y)) for y in ds["year"].values
         }
-        out["net_per_year"] = {int(y): f(ds["net_year_pv"].sel(year=y)) for y in ds["year"].values}
         return out
 
     def to_dict(self) -> dict[str, Any]:
-        """The documented JSON structure (``schema`` = ``mkba_sim.run/1``)."""
+        """The documented JSON structure (``schema`` = ``mkba_sim.run/2``)."""
         a = self.dataset.attrs
         return {
             "schema": RUN_SCHEMA,
@@ -144,6 +485,10 @@ class Result:
                 "backend": a["backend"],
                 "threads": int(a["threads"]),
                 "quantile_method": a["quantile_method"],
+                "non_finite": a["non_finite"],
+                "stopped_early": bool(a.get("stopped_early", 0)),
+                "overrides": json.loads(a.get("overrides", "{}")),
+                "kernel_key": a.get("kernel_key", ""),
                 "seconds": float(a["run_seconds"]),
                 "draws_per_second": float(a["draws_per_second"]),
                 "mkba_sim_version": a["mkba_sim_version"],

@@ -5,19 +5,20 @@ Notebooks and the CLI both call :func:`simulate`.
 
 from __future__ import annotations
 
-import json
 import os
 from pathlib import Path
 from typing import Any
 
+from mkba_sim.analysis.decision import AnalysisOptions, AnalysisResult, analyse_scenario
 from mkba_sim.engine import simulate_model
 from mkba_sim.engine.plan import check_scenarios
+from mkba_sim.errors import SimulationError
 from mkba_sim.io.model_files import load_model
 from mkba_sim.io.posteriors import attach_posteriors, needs_posteriors
 from mkba_sim.model import Model
-from mkba_sim.results import Result
+from mkba_sim.results import Result, make_attrs
 
-__all__ = ["simulate"]
+__all__ = ["analyse", "simulate"]
 
 
 def simulate(
@@ -37,7 +38,10 @@ def simulate(
     cache is missing or stale); a draws file outside the model's folder is refused unless
     ``allow_outside_files``. Other keyword arguments are those of
     :func:`mkba_sim.engine.simulate_model`: ``sampler``, ``threads``, ``chunk_size``,
-    ``keep_draws``, ``backend``, ``target_mcse_p``, ``target_mcse_mean``, ``progress``.
+    ``keep_draws``, ``backend``, ``overrides``, ``target_mcse_p``, ``target_mcse_mean``,
+    ``progress``. ``overrides={"salary": 98_000, "case_costs": Quantile(0.95)}`` changes
+    inputs for this run only, reusing the compiled kernel, under common random numbers
+    with the unchanged run.
 
     Examples
     --------
@@ -52,6 +56,82 @@ def simulate(
         m, posteriors = attach_posteriors(
             m, chosen, cache_dir=bayes_cache, strict=strict, allow_outside_files=allow_outside_files
         )
-    result = simulate_model(m, draws, seed, scenarios=chosen, **options)
-    result.dataset.attrs["posteriors"] = json.dumps(posteriors)
-    return result
+    return simulate_model(
+        m, draws, seed, scenarios=chosen, attrs={"posteriors": posteriors}, **options
+    )
+
+
+def analyse(
+    model: Model | str | os.PathLike[str],
+    scenario: str = "base",
+    draws: int = 100_000,
+    seed: int = 1,
+    *,
+    options: AnalysisOptions | None = None,
+    threads: int | None = None,
+    bayes_cache: Path | None = None,
+    strict: bool = True,
+) -> AnalysisResult:
+    """Decision analysis of one scenario: tornado, global sensitivity, EVPI/EVPPI,
+    break-even cost and input sweep, stakeholders (:mod:`mkba_sim.analysis.decision`).
+
+    The base run keeps its ``draws``; every rerun (tornado, Sobol', sweep) uses the same
+    seed and the compiled kernel of the base run, with inputs overridden or re-seeded.
+
+    Examples
+    --------
+    >>> import mkba_sim
+    >>> a = mkba_sim.analyse("models/nazorg_plus.toml", draws=100_000)  # doctest: +SKIP
+    >>> a.to_dict()["evpi"]  # doctest: +SKIP
+    """
+    if isinstance(seed, bool) or not isinstance(seed, int) or seed < 0:
+        raise SimulationError(f"seed must be a non-negative integer, got {seed!r}")
+    m = model if isinstance(model, Model) else load_model(model)
+    chosen = check_scenarios(m, (scenario,))
+    posteriors: list[dict[str, Any]] = []
+    if needs_posteriors(m, chosen):
+        m, posteriors = attach_posteriors(m, chosen, cache_dir=bayes_cache, strict=strict)
+    base = simulate_model(
+        m,
+        draws,
+        seed,
+        scenarios=chosen,
+        keep_draws=True,
+        threads=threads,
+        attrs={"posteriors": posteriors},
+    )
+
+    def rerun(overrides: Any, reseed: Any, n: int, keep: bool) -> Result:
+        return simulate_model(
+            m,
+            n,
+            seed,
+            scenarios=chosen,
+            overrides=overrides,
+            reseed=reseed,
+            keep_draws=keep,
+            threads=threads,
+        )
+
+    a = base.dataset.attrs
+    attrs = make_attrs(
+        "mkba_sim.analysis",
+        {
+            k: a[k]
+            for k in (
+                "model_path",
+                "model_sha256",
+                "model_title",
+                "price_year",
+                "currency",
+                "seed",
+                "n_draws",
+                "sampler",
+                "non_finite",
+                "kernel_key",
+                "posteriors",
+            )
+            if k in a
+        },
+    )
+    return analyse_scenario(m, scenario, base, rerun, seed, options, attrs)

@@ -2,14 +2,16 @@
 
 from __future__ import annotations
 
+import math
 from dataclasses import asdict, dataclass
 from typing import Any
 
 from mkba_sim.errors import ModelFileError
 from mkba_sim.model import Model
 from mkba_sim.model.evaluate import Totals, evaluate_scenario, published_inputs
+from mkba_sim.model.expressions import explain_non_finite
 
-__all__ = ["COLUMNS", "ReplicationRow", "replicate"]
+__all__ = ["COLUMNS", "ReplicationRow", "check_finite", "check_published", "replicate"]
 
 COLUMNS = ("central", "low", "high")
 
@@ -33,8 +35,17 @@ class ReplicationRow:
     note: str
 
     def as_dict(self) -> dict[str, Any]:
-        """Plain dict for JSON output."""
-        return asdict(self)
+        """Plain dict for JSON output; an undefined value (e.g. a ratio over zero costs)
+        is ``null``."""
+        return {
+            k: (None if isinstance(v, float) and not math.isfinite(v) else v)
+            for k, v in asdict(self).items()
+        }
+
+    @property
+    def matches(self) -> bool:
+        """True when the figure is reproduced at the printed precision."""
+        return self.difference == 0
 
 
 def replicate(model: Model, scenario: str | None = None) -> list[ReplicationRow]:
@@ -70,6 +81,7 @@ def replicate(model: Model, scenario: str | None = None) -> list[ReplicationRow]
             if key not in cache:
                 cache[key] = _evaluate(model, fig.scenario, column)
             computed = float(cache[key].quantity(fig.quantity))
+            # an undefined figure (a ratio over costs <= 0) never matches: NaN difference
             diff = round(computed, fig.decimals) - published
             rows.append(
                 ReplicationRow(
@@ -97,4 +109,47 @@ def _evaluate(model: Model, scenario: str, column: str) -> Totals:
             f"parameters.{exc.args[0]}.published",
             f"scenario {scenario!r} cannot be replicated: this parameter has no published value",
         ) from None
-    return evaluate_scenario(sc, inputs)
+    totals = evaluate_scenario(sc, inputs)
+    check_finite(model, scenario, totals, f"the {column} published values")
+    return totals
+
+
+def check_finite(model: Model, scenario: str, totals: Totals, where: str) -> None:
+    """Raise a :class:`ModelFileError` naming the first derived quantity or item that is
+    NaN or ±inf in ``totals`` — the non-finite policy of :mod:`mkba_sim.model.ledger`
+    applied to one evaluation — with the reason (e.g. "sqrt of a negative number")."""
+    sc = model.scenarios[scenario]
+    env = {k: float(v) for k, v in totals.names.items()}
+    for d in sc.derived:
+        v = float(totals.names[d.name])
+        if not math.isfinite(v):
+            why = explain_non_finite(d.expr, env)
+            raise ModelFileError(
+                model.path,
+                f"derived.{d.name}",
+                f"is {v} at {where} in scenario {scenario!r}: {why}",
+            )
+    for i, it in enumerate(sc.items):
+        v = float(totals.item_values[it.name])
+        if not math.isfinite(v):
+            why = explain_non_finite(it.expr, env)
+            raise ModelFileError(
+                model.path,
+                f"items[{i}] ({it.name!r})",
+                f"is {v} at {where} in scenario {scenario!r}: {why}",
+            )
+
+
+def check_published(model: Model) -> list[str]:
+    """Evaluate every scenario at its published central values and raise for the first
+    non-finite derived quantity or item; return the scenarios that could not be
+    evaluated because a parameter has no published value."""
+    skipped = []
+    for name, sc in model.scenarios.items():
+        try:
+            inputs = published_inputs(sc, "central")
+        except KeyError:
+            skipped.append(name)
+            continue
+        check_finite(model, name, evaluate_scenario(sc, inputs), "the published values")
+    return skipped

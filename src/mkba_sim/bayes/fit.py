@@ -24,7 +24,6 @@ import sys
 import time
 import warnings
 from dataclasses import asdict, dataclass
-from datetime import UTC, datetime
 from importlib import metadata
 from pathlib import Path
 from typing import Any
@@ -39,6 +38,7 @@ from mkba_sim.bayes.priors import TREATED_PRIORS, ReferencePrior
 from mkba_sim.bayes.registry import SubModel, get_model
 from mkba_sim.errors import BayesError
 from mkba_sim.io.netcdf import load_dataset, save_dataset
+from mkba_sim.results import make_attrs
 
 __all__ = [
     "CACHE_SCHEMA",
@@ -299,19 +299,22 @@ def _fit(
             "draw": np.arange(settings.draws),
             "case": data.cases,
         },
-        attrs={
-            "schema": CACHE_SCHEMA,
-            "model": sub.name,
-            "prior": prior.name,
-            "cache_key": key,
-            "data_path": data.path,
-            "data_sha256": data.sha256,
-            "sampler": json.dumps(asdict(settings)),
-            "versions": json.dumps(_versions()),
-            "diagnostics": json.dumps(diag.as_dict()),
-            "fit_seconds": seconds,
-            "created": datetime.now(UTC).isoformat(timespec="seconds"),
-        },
+        attrs=make_attrs(
+            "mkba_sim.bayes",
+            {
+                "schema": CACHE_SCHEMA,
+                "model": sub.name,
+                "prior": prior.name,
+                "cache_key": key,
+                "data_path": data.path,
+                "data_sha256": data.sha256,
+                "sampler": asdict(settings),
+                "versions": _versions(),
+                "diagnostics": diag.as_dict(),
+                "fit_seconds": seconds,
+            },
+            packages=("pymc", "arviz"),
+        ),
     )
     return ds, diag
 

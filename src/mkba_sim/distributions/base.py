@@ -9,9 +9,9 @@ from dataclasses import dataclass, field
 from typing import Any, ClassVar
 
 import numpy as np
-from scipy import stats
+from scipy import special
 
-from mkba_sim.kernels import sampling as ks
+from mkba_sim.kernels import layout as ks
 
 __all__ = ["Distribution", "Encoded", "SpecError", "number", "quantile_table"]
 
@@ -148,6 +148,11 @@ class Distribution:
         """Exact inverse survival function: the quantile at ``1 - q``."""
         return np.asarray(self.scipy().isf(q), dtype=np.float64)
 
+    def support(self) -> tuple[float, float]:
+        """The support [lo, hi]; families override it so that no scipy.stats is needed."""
+        lo, hi = self.scipy().support()
+        return float(lo), float(hi)
+
     def mean(self) -> float:
         """Mean of the distribution."""
         return float(self.scipy().mean())
@@ -178,6 +183,13 @@ def check_interval(spec: Mapping[str, Any]) -> tuple[float, float, float]:
     return lo, hi, mass
 
 
+def scipy_stats() -> Any:
+    """``scipy.stats``, imported on first use (it takes about a second to import)."""
+    from scipy import stats
+
+    return stats
+
+
 def z_of_mass(mass: float) -> float:
     """Standard normal quantile bounding a central interval of ``mass``."""
-    return float(stats.norm.ppf(0.5 + mass / 2.0))
+    return float(special.ndtri(0.5 + mass / 2.0))

@@ -8,7 +8,7 @@ from dataclasses import dataclass
 from typing import Any
 
 import numpy as np
-from scipy import optimize, stats
+from scipy import special
 
 from mkba_sim.distributions.base import (
     Distribution,
@@ -16,9 +16,10 @@ from mkba_sim.distributions.base import (
     SpecError,
     check_interval,
     number,
+    scipy_stats,
     z_of_mass,
 )
-from mkba_sim.kernels import sampling as ks
+from mkba_sim.kernels import layout as ks
 
 __all__ = ["Beta", "Fixed", "Gamma", "Lognormal", "Normal", "Pert", "Triangular", "Uniform"]
 
@@ -42,8 +43,11 @@ class Fixed(Distribution):
         cls.choose_parametrisation(spec)
         return cls(number(spec, "value"))
 
+    def support(self) -> tuple[float, float]:
+        return self.value, self.value
+
     def scipy(self) -> Any:
-        return stats.uniform(loc=self.value, scale=0.0)
+        return scipy_stats().uniform(loc=self.value, scale=0.0)
 
     def ppf(self, u: np.ndarray) -> np.ndarray:
         return np.full(np.shape(u), self.value)
@@ -80,8 +84,17 @@ class Normal(Distribution):
         """Normal whose central ``mass`` interval is [lo, hi]."""
         return cls((lo + hi) / 2.0, (hi - lo) / (2.0 * z_of_mass(mass)))
 
+    def support(self) -> tuple[float, float]:
+        return -math.inf, math.inf
+
     def scipy(self) -> Any:
-        return stats.norm(self.mu, self.sd)
+        return scipy_stats().norm(self.mu, self.sd)
+
+    def ppf(self, u: np.ndarray) -> np.ndarray:
+        return self.mu + self.sd * special.ndtri(u)
+
+    def isf(self, q: np.ndarray) -> np.ndarray:
+        return self.mu - self.sd * special.ndtri(q)
 
 
 @dataclass(frozen=True)
@@ -118,8 +131,17 @@ class Lognormal(Distribution):
         a, b = math.log(lo), math.log(hi)
         return cls((a + b) / 2.0, (b - a) / (2.0 * z_of_mass(mass)))
 
+    def support(self) -> tuple[float, float]:
+        return 0.0, math.inf
+
     def scipy(self) -> Any:
-        return stats.lognorm(s=self.sigma, scale=math.exp(self.mu))
+        return scipy_stats().lognorm(s=self.sigma, scale=math.exp(self.mu))
+
+    def ppf(self, u: np.ndarray) -> np.ndarray:
+        return np.exp(self.mu + self.sigma * special.ndtri(u))
+
+    def isf(self, q: np.ndarray) -> np.ndarray:
+        return np.exp(self.mu - self.sigma * special.ndtri(q))
 
 
 def _fit_two_quantiles(make: Any, lo: float, hi: float, mass: float, x0: np.ndarray) -> Any:
@@ -129,6 +151,8 @@ def _fit_two_quantiles(make: Any, lo: float, hi: float, mass: float, x0: np.ndar
     def resid(x: np.ndarray) -> np.ndarray:
         d = make(np.exp(x))
         return np.array([d.ppf(pl) / lo - 1.0, d.ppf(ph) / hi - 1.0])
+
+    from scipy import optimize
 
     sol = optimize.least_squares(resid, x0, xtol=1e-14, ftol=1e-14, gtol=1e-14)
     if not sol.success or np.max(np.abs(sol.fun)) > 1e-8:
@@ -177,11 +201,20 @@ class Beta(Distribution):
         """Beta whose central ``mass`` interval is [lo, hi] (0 < lo < hi < 1)."""
         m = (lo + hi) / 2.0
         x0 = np.log([m * 10.0, (1.0 - m) * 10.0])
-        a, b = _fit_two_quantiles(lambda p: stats.beta(p[0], p[1]), lo, hi, mass, x0)
+        a, b = _fit_two_quantiles(lambda p: scipy_stats().beta(p[0], p[1]), lo, hi, mass, x0)
         return cls(float(a), float(b))
 
+    def support(self) -> tuple[float, float]:
+        return 0.0, 1.0
+
     def scipy(self) -> Any:
-        return stats.beta(self.a, self.b)
+        return scipy_stats().beta(self.a, self.b)
+
+    def ppf(self, u: np.ndarray) -> np.ndarray:
+        return np.asarray(special.betaincinv(self.a, self.b, u), dtype=np.float64)
+
+    def isf(self, q: np.ndarray) -> np.ndarray:
+        return np.asarray(special.betainccinv(self.a, self.b, q), dtype=np.float64)
 
 
 @dataclass(frozen=True)
@@ -218,12 +251,21 @@ class Gamma(Distribution):
         s = (hi - lo) / (2.0 * z_of_mass(mass))
         x0 = np.log([(m / s) ** 2, m / s**2])
         shape, rate = _fit_two_quantiles(
-            lambda p: stats.gamma(p[0], scale=1.0 / p[1]), lo, hi, mass, x0
+            lambda p: scipy_stats().gamma(p[0], scale=1.0 / p[1]), lo, hi, mass, x0
         )
         return cls(float(shape), float(rate))
 
+    def support(self) -> tuple[float, float]:
+        return 0.0, math.inf
+
     def scipy(self) -> Any:
-        return stats.gamma(self.shape, scale=1.0 / self.rate)
+        return scipy_stats().gamma(self.shape, scale=1.0 / self.rate)
+
+    def ppf(self, u: np.ndarray) -> np.ndarray:
+        return np.asarray(special.gammaincinv(self.shape, u), dtype=np.float64) / self.rate
+
+    def isf(self, q: np.ndarray) -> np.ndarray:
+        return np.asarray(special.gammainccinv(self.shape, q), dtype=np.float64) / self.rate
 
 
 def _low_mode_high(spec: Mapping[str, Any]) -> tuple[float, float, float]:
@@ -252,8 +294,17 @@ class Uniform(Distribution):
             raise SpecError("high", f"low must be below high, got low={lo}, high={hi}")
         return cls(lo, hi)
 
+    def support(self) -> tuple[float, float]:
+        return self.low, self.high
+
     def scipy(self) -> Any:
-        return stats.uniform(self.low, self.high - self.low)
+        return scipy_stats().uniform(self.low, self.high - self.low)
+
+    def ppf(self, u: np.ndarray) -> np.ndarray:
+        return self.low + np.asarray(u, dtype=np.float64) * (self.high - self.low)
+
+    def isf(self, q: np.ndarray) -> np.ndarray:
+        return self.high - np.asarray(q, dtype=np.float64) * (self.high - self.low)
 
     def encode(self) -> Encoded:
         return Encoded(ks.UNIFORM, (self.low, self.high, 0.0, 0.0))
@@ -274,9 +325,32 @@ class Triangular(Distribution):
         cls.choose_parametrisation(spec)
         return cls(*_low_mode_high(spec))
 
+    def support(self) -> tuple[float, float]:
+        return self.low, self.high
+
     def scipy(self) -> Any:
         width = self.high - self.low
-        return stats.triang((self.mode - self.low) / width, loc=self.low, scale=width)
+        return scipy_stats().triang((self.mode - self.low) / width, loc=self.low, scale=width)
+
+    def ppf(self, u: np.ndarray) -> np.ndarray:
+        """Closed form: low + √(u w (mode − low)) below the mode's CDF, else from the top."""
+        u = np.asarray(u, dtype=np.float64)
+        w = self.high - self.low
+        c = (self.mode - self.low) / w
+        with np.errstate(invalid="ignore"):
+            lower = self.low + np.sqrt(u * w * (self.mode - self.low))
+            upper = self.high - np.sqrt((1.0 - u) * w * (self.high - self.mode))
+        return np.where(u < c, lower, upper)
+
+    def isf(self, q: np.ndarray) -> np.ndarray:
+        """The quantile at 1 − q, computed from q (accurate near the top)."""
+        q = np.asarray(q, dtype=np.float64)
+        w = self.high - self.low
+        c = (self.mode - self.low) / w
+        with np.errstate(invalid="ignore"):
+            upper = self.high - np.sqrt(q * w * (self.high - self.mode))
+            lower = self.low + np.sqrt((1.0 - q) * w * (self.mode - self.low))
+        return np.where(q <= 1.0 - c, upper, lower)
 
 
 @dataclass(frozen=True)
@@ -300,7 +374,22 @@ class Pert(Distribution):
         lam = _positive("lambda", number(spec, "lambda")) if "lambda" in spec else 4.0
         return cls(*_low_mode_high(spec), lam)
 
+    def support(self) -> tuple[float, float]:
+        return self.low, self.high
+
     def scipy(self) -> Any:
         width = self.high - self.low
-        m = (self.mode - self.low) / width
-        return stats.beta(1.0 + self.lam * m, 1.0 + self.lam * (1.0 - m), loc=self.low, scale=width)
+        a, b = self._shapes()
+        return scipy_stats().beta(a, b, loc=self.low, scale=width)
+
+    def _shapes(self) -> tuple[float, float]:
+        m = (self.mode - self.low) / (self.high - self.low)
+        return 1.0 + self.lam * m, 1.0 + self.lam * (1.0 - m)
+
+    def ppf(self, u: np.ndarray) -> np.ndarray:
+        a, b = self._shapes()
+        return self.low + (self.high - self.low) * special.betaincinv(a, b, u)
+
+    def isf(self, q: np.ndarray) -> np.ndarray:
+        a, b = self._shapes()
+        return self.low + (self.high - self.low) * special.betainccinv(a, b, q)

@@ -18,7 +18,7 @@ import math
 
 import numpy as np
 from numpy.typing import ArrayLike, NDArray
-from scipy import stats
+from scipy import special
 
 __all__ = [
     "d_from_log_or",
@@ -99,11 +99,11 @@ def d_to_success_rate_difference(d: ArrayLike, base_rate: float) -> NDArray[np.f
     if not 0.0 < base_rate < 1.0:
         raise ValueError(f"base_rate must lie in (0, 1), got {base_rate}")
     d = np.asarray(d, dtype=np.float64)
-    return np.asarray(stats.norm.cdf(stats.norm.ppf(base_rate) + d) - base_rate)
+    return np.asarray(special.ndtr(special.ndtri(base_rate) + d) - base_rate)
 
 
 def se_from_ci(lo: float, hi: float, mass: float = 0.95) -> float:
     """Standard error of a normal estimate from its central CI: (hi - lo) / (2 z)."""
     if not lo < hi:
         raise ValueError(f"CI bounds are inverted or equal: [{lo}, {hi}]")
-    return (hi - lo) / (2.0 * float(stats.norm.ppf(0.5 + mass / 2.0)))
+    return (hi - lo) / (2.0 * float(special.ndtri(0.5 + mass / 2.0)))

@@ -8,10 +8,9 @@ from dataclasses import dataclass
 from typing import Any
 
 import numpy as np
-from scipy import stats
 
-from mkba_sim.distributions.base import Distribution, Encoded, SpecError, number
-from mkba_sim.kernels import sampling as ks
+from mkba_sim.distributions.base import Distribution, Encoded, SpecError, number, scipy_stats
+from mkba_sim.kernels import layout as ks
 
 __all__ = ["Discrete", "NegativeBinomial", "Poisson"]
 
@@ -58,7 +57,7 @@ class Poisson(Distribution):
         return out
 
     def scipy(self) -> Any:
-        return stats.poisson(self.mu)
+        return scipy_stats().poisson(self.mu)
 
     def encode(self) -> Encoded:
         return Encoded(ks.DISCRETE, table=_counts_table(self.scipy()))
@@ -86,7 +85,7 @@ class NegativeBinomial(Distribution):
         return out
 
     def scipy(self) -> Any:
-        return stats.nbinom(self.k, self.k / (self.k + self.mu))
+        return scipy_stats().nbinom(self.k, self.k / (self.k + self.mu))
 
     def encode(self) -> Encoded:
         return Encoded(ks.DISCRETE, table=_counts_table(self.scipy()))
@@ -123,7 +122,7 @@ class Discrete(Distribution):
 
     def scipy(self) -> Any:
         v, w = self._sorted()
-        return stats.rv_discrete(values=(np.arange(len(v)), w))  # on indices; see ppf
+        return scipy_stats().rv_discrete(values=(np.arange(len(v)), w))  # on indices; see ppf
 
     def ppf(self, u: np.ndarray) -> np.ndarray:
         v, w = self._sorted()

@@ -8,15 +8,16 @@ difference at a base rate, log odds ratio, or none).
 
 from __future__ import annotations
 
+import math
 from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any, ClassVar
 
 import numpy as np
-from scipy import stats
+from scipy import special
 
 from mkba_sim.distributions import conversions as cv
-from mkba_sim.distributions.base import Distribution, SpecError, number
+from mkba_sim.distributions.base import Distribution, SpecError, number, scipy_stats
 
 __all__ = ["EffectSize"]
 
@@ -103,15 +104,19 @@ class EffectSize(Distribution):
             return cv.d_to_log_or(d)
         return np.asarray(d, dtype=np.float64)
 
+    def support(self) -> tuple[float, float]:
+        """The support of the normal on the d scale (as :meth:`scipy`)."""
+        return -math.inf, math.inf
+
     def scipy(self) -> Any:
         """The normal on the d scale (before conversion)."""
-        return stats.norm(self.mu, self.se)
+        return scipy_stats().norm(self.mu, self.se)
 
     def ppf(self, u: np.ndarray) -> np.ndarray:
-        return self._convert(self.scipy().ppf(u))
+        return self._convert(self.mu + self.se * special.ndtri(u))
 
     def isf(self, q: np.ndarray) -> np.ndarray:
-        return self._convert(self.scipy().isf(q))
+        return self._convert(self.mu - self.se * special.ndtri(q))
 
     def mean(self) -> float:
         x, w = np.polynomial.hermite_e.hermegauss(64)

@@ -14,7 +14,7 @@ from typing import Any
 import numpy as np
 
 from mkba_sim.distributions.base import Distribution, Encoded, SpecError
-from mkba_sim.kernels import sampling as ks
+from mkba_sim.kernels import layout as ks
 
 __all__ = ["Posterior"]
 

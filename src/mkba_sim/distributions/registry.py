@@ -80,7 +80,7 @@ def _check_usable(dist: Distribution) -> None:
                 "check their magnitudes",
             )
     with np.errstate(all="ignore"):
-        lo, hi = dist.scipy().support()
+        lo, hi = dist.support()
         mid = dist.ppf(np.array([0.5]))
     if math.isnan(lo) or math.isnan(hi) or not lo <= hi or not np.all(np.isfinite(mid)):
         raise SpecError(

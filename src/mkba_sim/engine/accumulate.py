@@ -1,9 +1,10 @@
 """Mergeable running summaries of a simulation, in a fixed reduction order.
 
-Per block of draws the kernel returns sums and sums of squares of each statistic about a
-fixed shift (the pilot mean, for numerical accuracy), counts of events and integer
-histograms. Blocks are merged here in draw order, so the result does not depend on the
-number of threads; integer counts do not depend on any order.
+Per block of draws the kernel returns, for every series of the statistics plan
+(:mod:`mkba_sim.engine.stats`), the sum and sum of squares about a fixed shift (the
+pilot mean, for numerical accuracy), integer counters and histograms. Blocks are merged
+here in draw order, so the result does not depend on the number of threads or on which
+thread ran which block; integer counts do not depend on any order.
 
 Streaming quantiles come from a fixed-range histogram with ``N_BINS`` bins over the
 range seen in a pilot of the first draws, widened by half its width on each side. Within
@@ -18,6 +19,8 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
+from mkba_sim.engine.stats import StatsPlan
+
 __all__ = ["N_BINS", "Accumulator", "histogram_quantiles"]
 
 N_BINS = 2**16 + 2
@@ -25,49 +28,72 @@ N_BINS = 2**16 + 2
 
 @dataclass
 class Accumulator:
-    """Running totals over blocks: moments, counts and histograms."""
+    """Running totals over blocks: moments, counters, histograms, first bad draws."""
 
-    n_stats: int
-    n_scen: int
-    shift: np.ndarray
-    hist_lo: np.ndarray  # [S, 2]
-    hist_scale: np.ndarray  # [S, 2]
+    stats: StatsPlan
+    shift: np.ndarray  # [n_series]
+    hist_lo: np.ndarray  # [n_hist]
+    hist_scale: np.ndarray  # [n_hist]
     n: int = 0
     sums: np.ndarray = field(init=False)
-    n_valid: np.ndarray = field(init=False)
     counts: np.ndarray = field(init=False)
     hist: np.ndarray = field(init=False)
+    first_bad: np.ndarray = field(init=False)
 
     def __post_init__(self) -> None:
-        self.sums = np.zeros((self.n_stats, 2))
-        self.counts = np.zeros((self.n_scen, 3), dtype=np.int64)
-        self.hist = np.zeros((self.n_scen, 2, N_BINS), dtype=np.int64)
-        self.n_valid = np.zeros(self.n_stats, dtype=np.int64)
+        st = self.stats
+        self.sums = np.zeros((st.n_series, 2))
+        self.counts = np.zeros(st.n_counts, dtype=np.int64)
+        self.hist = np.zeros((st.n_hist, N_BINS), dtype=np.int64)
+        self.first_bad = np.full(st.n_scenarios, -1, dtype=np.int64)
 
     def add(
         self,
+        start: int,
         n: int,
         block_sums: np.ndarray,
         block_counts: np.ndarray,
-        lane_hist: np.ndarray,
-        n_valid: np.ndarray,
+        bad: np.ndarray,
+        hist: np.ndarray,
     ) -> None:
-        """Merge one chunk: ``block_sums`` [B, n_stats, 2] in block order."""
+        """Merge one chunk of ``n`` draws from ``start``: ``block_sums`` [B, n_series, 2]
+        in block order, ``block_counts`` [B, n_counts], ``bad`` [B, S] (chunk draw index
+        or -1), ``hist`` [n_hist, N_BINS] summed over threads."""
         for b in range(block_sums.shape[0]):
             self.sums += block_sums[b]
         self.counts += block_counts.sum(axis=0)
-        self.hist += lane_hist.sum(axis=0)
-        self.n_valid += n_valid
+        self.hist += hist
+        for s in range(bad.shape[1]):
+            hit = bad[:, s][bad[:, s] >= 0]
+            if hit.size and self.first_bad[s] < 0:
+                self.first_bad[s] = start + int(hit.min())
         self.n += n
 
+    def n_kept(self) -> np.ndarray:
+        """Draws kept per scenario (all draws less those dropped as non-finite)."""
+        st = self.stats
+        return np.array(
+            [self.n - self.counts[st.dropped_column(s)] for s in range(st.n_scenarios)],
+            dtype=np.int64,
+        )
+
+    def n_valid(self) -> np.ndarray:
+        """Draws each series is summarised over: kept draws, or draws where it is defined."""
+        kept = self.n_kept()
+        st = self.stats
+        out = np.empty(st.n_series, dtype=np.int64)
+        for i, se in enumerate(st.series):
+            out[i] = kept[se.scenario] if se.defined < 0 else self.counts[st.n_exceed + se.defined]
+        return out
+
     def mean(self) -> np.ndarray:
-        """Mean of each statistic."""
+        """Mean of each series."""
         with np.errstate(invalid="ignore", divide="ignore"):
-            return self.shift + self.sums[:, 0] / self.n_valid
+            return self.shift + self.sums[:, 0] / self.n_valid()
 
     def sd(self) -> np.ndarray:
-        """Sample standard deviation of each statistic."""
-        m = self.n_valid
+        """Sample standard deviation of each series."""
+        m = self.n_valid()
         with np.errstate(invalid="ignore", divide="ignore"):
             var = (self.sums[:, 1] - self.sums[:, 0] ** 2 / m) / (m - 1)
         return np.sqrt(np.maximum(var, 0.0))
@@ -75,18 +101,33 @@ class Accumulator:
     def mcse(self) -> np.ndarray:
         """Monte Carlo standard error of each mean (independent draws)."""
         with np.errstate(invalid="ignore", divide="ignore"):
-            return self.sd() / np.sqrt(self.n_valid)
+            return self.sd() / np.sqrt(self.n_valid())
 
-    def probabilities(self) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-        """P(net > 0), P(bcr > 1 | bcr defined) and the share of draws with costs > 0."""
-        c = self.counts.astype(np.float64)
+    def exceed(self) -> tuple[np.ndarray, np.ndarray]:
+        """P(series > threshold) and its MCSE per series (NaN where not counted)."""
+        st = self.stats
+        nv = self.n_valid()
+        p = np.full(st.n_series, np.nan)
+        for i, se in enumerate(st.series):
+            if se.exceed >= 0 and nv[i] > 0:
+                p[i] = self.counts[se.exceed] / nv[i]
         with np.errstate(invalid="ignore", divide="ignore"):
-            return c[:, 0] / self.n, c[:, 1] / c[:, 2], c[:, 2] / self.n
+            return p, np.sqrt(p * (1.0 - p) / nv)
 
-    def edges(self, s: int, h: int) -> np.ndarray:
-        """Edges of the regular bins of histogram ``h`` (0 net, 1 bcr) of scenario ``s``."""
-        lo, scale = self.hist_lo[s, h], self.hist_scale[s, h]
-        return lo + np.arange(N_BINS - 1) / scale
+    def defined_fraction(self) -> np.ndarray:
+        """Share of kept draws in which each series is defined (1 for most series)."""
+        kept = self.n_kept()
+        st = self.stats
+        out = np.ones(st.n_series)
+        for i, se in enumerate(st.series):
+            if se.defined >= 0:
+                k = kept[se.scenario]
+                out[i] = self.counts[st.n_exceed + se.defined] / k if k else np.nan
+        return out
+
+    def edges(self, h: int) -> np.ndarray:
+        """Edges of the regular bins of histogram ``h``."""
+        return self.hist_lo[h] + np.arange(N_BINS - 1) / self.hist_scale[h]
 
 
 def histogram_quantiles(counts: np.ndarray, edges: np.ndarray, probs: np.ndarray) -> np.ndarray:

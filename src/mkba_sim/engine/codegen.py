@@ -1,42 +1,61 @@
-"""Generate and load the fused numba kernel of a model.
+"""Generate and load the fused numba kernel of a model *structure*.
 
-The model's expression trees (already validated, see :mod:`mkba_sim.model.expressions`)
-are emitted as Python source by :func:`emit`, which only knows the whitelisted node
-types, writes every name as an array slot or a local variable of its own (``p[3]``,
-``d0_2``) and every number through ``repr(float)``. No text from the model file reaches
-the generated source. The module is written to the cache directory under a name derived
-from its content, so numba's on-disk cache (``cache=True``) makes the second run of the
-same model start in well under a second.
+The generated function evaluates, draw by draw, every scenario's derived quantities and
+items (expression trees emitted by :func:`emit`), the ledger of
+:mod:`mkba_sim.model.ledger` and the statistics of :mod:`mkba_sim.engine.stats`. It holds
+no number of the model: parameters are read from the sampled block ``pb``, populations
+and literal constants from ``cst``, PV weights, year factors, thresholds and histogram
+ranges from their arrays. So the source, and the cache key derived from it
+(:func:`kernel_key`), depend on the structure only: a changed value, another scenario
+of the same structure or an override reuses the compiled kernel.
+
+Only whitelisted node types are emitted; every name becomes an array slot or a local
+variable of its own (``pb[3, t]``, ``d0_2``); no text from the model file reaches the
+source. The module is written to the cache directory under its key, so numba's on-disk
+cache (``cache=True``) makes a second process start in well under a second.
 """
 
 from __future__ import annotations
 
+import functools
 import hashlib
 import importlib.util
 import sys
 from pathlib import Path
 from types import ModuleType
 
-from mkba_sim.engine.plan import Plan, scenario_of
-from mkba_sim.kernels import sampling as ks
-from mkba_sim.model.expressions import BinOp, Neg, Node, Num, Ref
+from mkba_sim.engine.plan import Plan
+from mkba_sim.model.expressions import BinOp, Call, Neg, Node, Num, Ref
 
-__all__ = ["emit", "kernel_source", "load_kernel"]
+__all__ = ["emit", "kernel_key", "kernel_source", "load_kernel"]
 
-_KERNEL_FILES = ("rng.py", "special.py", "sampling.py", "exprfuncs.py")
+_FINGERPRINT_FILES = (
+    "kernels/rng.py",
+    "kernels/special.py",
+    "kernels/sampling.py",
+    "kernels/exprfuncs.py",
+    "kernels/layout.py",
+    "kernels/reduce.py",
+    "model/ledger.py",
+)
 
 
-def emit(node: Node, slot: dict[str, str]) -> str:
-    """Python source of ``node``; ``slot`` maps each name to its generated variable."""
+def emit(node: Node, slot: dict[str, str], const: dict[int, str]) -> str:
+    """Python source of ``node``.
+
+    ``slot`` maps each name to its generated variable, ``const`` each literal node's
+    ``id`` to its constant variable.
+    """
     if isinstance(node, Num):
-        return f"({float(node.value)!r})"
+        return const[id(node)]
     if isinstance(node, Ref):
         return slot[node.name]
     if isinstance(node, Neg):
-        return f"(-{emit(node.operand, slot)})"
+        return f"(-{emit(node.operand, slot, const)})"
     if isinstance(node, BinOp):
-        return f"({emit(node.left, slot)} {node.op} {emit(node.right, slot)})"
-    args = [emit(a, slot) for a in node.args]
+        return f"({emit(node.left, slot, const)} {node.op} {emit(node.right, slot, const)})"
+    assert isinstance(node, Call)
+    args = [emit(a, slot, const) for a in node.args]
     if node.func in ("min", "max"):
         f = "fmin" if node.func == "min" else "fmax"
         acc = args[0]
@@ -47,263 +66,220 @@ def emit(node: Node, slot: dict[str, str]) -> str:
     return f"{fname}({args[0]})"
 
 
-def _fill_params_body(plan: Plan) -> list[str]:
-    """Unrolled per-parameter loops over a sub-block of draws (no per-draw dispatch).
-
-    A TABLE parameter is done in two passes: the bulk interpolation for every draw (a
-    loop the compiler vectorises), then :func:`q_table` again for the few draws whose
-    uniform lies in a tail; both give exactly ``q_table``'s value.
-    """
-    lines = []
-    for j, code in enumerate(plan.codes):
-        k = int(plan.stream_of[j])
-        lines.append(f"    # parameter instance {j}")
-        if code == ks.TABLE:
-            lines += [
-                f"    off = ipar[{j}, 0]",
-                "    for t in range(n_t):",
-                f"        pb[{j}, t] = q_table_bulk(ub[{k}, t], pool, off)",
-                "    for t in range(n_t):",
-                f"        if not (TB_EDGE <= ub[{k}, t] <= 1.0 - TB_EDGE):",
-                f"            pb[{j}, t] = q_table(ub[{k}, t], pool, off)",
-            ]
-            continue
-        if code == ks.FIXED:
-            rhs = f"fpar[{j}, 0]"
-        elif code == ks.UNIFORM:
-            rhs = f"fpar[{j}, 0] + ub[{k}, t] * (fpar[{j}, 1] - fpar[{j}, 0])"
-        elif code == ks.DISCRETE:
-            rhs = f"q_discrete(ub[{k}, t], pool, ipar[{j}, 0], ipar[{j}, 1])"
-        elif code == ks.POSTERIOR:
-            rhs = f"q_posterior(ub[{k}, t], pool, ipar[{j}, 0], ipar[{j}, 1])"
-        else:  # pragma: no cover - codes come from distributions.encode
-            raise ValueError(f"unknown distribution code {code}")
-        lines += ["    for t in range(n_t):", f"        pb[{j}, t] = {rhs}"]
-    return lines or ["    pass"]
+def _signed_sum(terms: list[tuple[str, int]]) -> str:
+    """``0.0 + a - b ...`` in term order (the ledger's order of operations)."""
+    out = "0.0"
+    for var, sign in terms:
+        out = f"({out} {'+' if sign > 0 else '-'} {var})"
+    return out
 
 
-def _draw_stats_body(plan: Plan) -> list[str]:
-    """Per-draw evaluation and accumulation, unrolled, for the inner loop of run_chunk.
-
-    Every item value, total and block accumulator is a local scalar, so the compiler keeps
-    them in registers. Benefits and costs are summed in item order starting from 0.0 and
-    each statistic is accumulated as (value - shift) and its square, draw by draw, so the
-    numbers are those of a plain loop over items.
-    """
-    ind = " " * 16
-    lines = []
-    for s in range(len(plan.scenarios)):
-        sc = scenario_of(plan, s)
-        lines.append(f"{ind}# scenario {s}")
-        slot: dict[str, str] = {}
-        for name, value in sc.populations.items():
-            slot[name] = f"({float(value)!r})"
-        for name, j in plan.instance_of[sc.name].items():
-            slot[name] = f"pb[{j}, t]"
-        for k, d in enumerate(sc.derived):
-            var = f"d{s}_{k}"
-            lines.append(f"{ind}{var} = {emit(d.expr, slot)}")
-            slot[d.name] = var
-        base = int(plan.item_ptr[s])
-        ben, cost = ["0.0"], ["0.0"]
-        for k, it in enumerate(sc.items):
-            g = base + k
-            lines += [
-                f"{ind}v{g} = ({emit(it.expr, slot)}) * pv_weight[{g}]",
-                f"{ind}x = v{g} - shift[{g}]",
-                f"{ind}sa{g} += x",
-                f"{ind}sq{g} += x * x",
-                f"{ind}if keep:",
-                f"{ind}    kept[i, n_inst + {g}] = v{g}",
-            ]
-            (ben if plan.is_benefit[g] else cost).append(f"v{g}")
-        t = [plan.total_index(s, q) for q in ("benefits", "costs", "net", "bcr")]
-        lines += [
-            f"{ind}t{t[0]} = " + " + ".join(ben),
-            f"{ind}t{t[1]} = " + " + ".join(cost),
-            f"{ind}t{t[2]} = t{t[0]} - t{t[1]}",
-            f"{ind}t{t[3]} = t{t[0]} / t{t[1]} if t{t[1]} > 0.0 else math.nan",
-        ]
-        for idx in t:
-            lines += [
-                f"{ind}if keep:",
-                f"{ind}    kept[i, n_inst + {idx}] = t{idx}",
-                f"{ind}if t{idx} == t{idx}:",
-                f"{ind}    x = t{idx} - shift[{idx}]",
-                f"{ind}    sa{idx} += x",
-                f"{ind}    sq{idx} += x * x",
-            ]
-        lines += [
-            f"{ind}if t{t[2]} > 0.0:",
-            f"{ind}    c{s}_0 += 1",
-            f"{ind}if t{t[3]} == t{t[3]}:",
-            f"{ind}    c{s}_2 += 1",
-            f"{ind}    if t{t[3]} > 1.0:",
-            f"{ind}        c{s}_1 += 1",
-        ]
-        for h in range(2):
-            v = f"t{t[2 + h]}"
-            lines += [
-                f"{ind}if {v} == {v}:",
-                f"{ind}    f = ({v} - hist_lo[{s}, {h}]) * hist_scale[{s}, {h}]",
-                f"{ind}    if f < 0.0:",
-                f"{ind}        k2 = 0",
-                f"{ind}    elif f >= n_bins - 2:",
-                f"{ind}        k2 = n_bins - 1",
-                f"{ind}    else:",
-                f"{ind}        k2 = int(f) + 1",
-                f"{ind}    lh[{s}, {h}, k2] += 1",
-            ]
-    return lines
-
-
-def _block_init(plan: Plan) -> list[str]:
-    ind = " " * 12
-    lines = [f"{ind}sa{i} = 0.0\n{ind}sq{i} = 0.0" for i in range(plan.n_stats)]
-    lines += [f"{ind}c{s}_{q} = 0" for s in range(len(plan.scenarios)) for q in range(3)]
-    return lines
-
-
-def _block_store(plan: Plan) -> list[str]:
-    ind = " " * 12
-    lines = [
-        f"{ind}sums[b, {i}, 0] = sa{i}\n{ind}sums[b, {i}, 1] = sq{i}" for i in range(plan.n_stats)
-    ]
+def _scenario_body(plan: Plan, s: int, ind: str) -> list[str]:
+    """Per-draw code of scenario ``s``: values, finiteness check, statistics."""
+    sc = plan.scenario(s)
+    led = plan.ledgers[s]
+    st = plan.stats
+    lines = [f"{ind}# scenario {s}"]
+    slot: dict[str, str] = {}
+    const: dict[int, str] = {}
+    for name in sc.populations:
+        slot[name] = f"c{plan.pop_slot[(s, name)]}"
+    for name, j in plan.instance_of[sc.name].items():
+        slot[name] = f"pb[{j}, t]"
+    for (s2, node_id), c in plan.num_slot.items():
+        if s2 == s:
+            const[node_id] = f"c{c}"
+    checked = []
+    for k, d in enumerate(sc.derived):
+        var = f"d{s}_{k}"
+        lines.append(f"{ind}{var} = {emit(d.expr, slot, const)}")
+        slot[d.name] = var
+        checked.append(var)
+    base = int(plan.item_ptr[s])
+    for k, it in enumerate(sc.items):
+        var = f"v{base + k}"
+        lines.append(f"{ind}{var} = {emit(it.expr, slot, const)}")
+        checked.append(var)
+    check = " + ".join(f"({v} - {v})" for v in checked) or "0.0"
+    lines.append(f"{ind}chk = {check}")
+    lines.append(f"{ind}if chk == 0.0:")
+    inner = ind + "    "
+    val: dict[tuple[str, str], str] = {}
+    for k, name in enumerate(led.items):
+        g = base + k
+        lines.append(f"{inner}p{g} = v{g} * w{g}")
+        val[("item", name)] = f"p{g}"
+    ben = [(f"p{base + k}", 1) for k in led.benefit_items]
+    cost = [(f"p{base + k}", 1) for k in led.cost_items]
     lines += [
-        f"{ind}counts[b, {s}, {q}] = c{s}_{q}" for s in range(len(plan.scenarios)) for q in range(3)
+        f"{inner}tb{s} = {_signed_sum(ben)}",
+        f"{inner}tc{s} = {_signed_sum(cost)}",
+        f"{inner}tn{s} = tb{s} - tc{s}",
+        f"{inner}tr{s} = ledger_bcr(tb{s}, tc{s})",
+    ]
+    val[("total", "benefits")], val[("total", "costs")] = f"tb{s}", f"tc{s}"
+    val[("total", "net")], val[("ratio", "bcr")] = f"tn{s}", f"tr{s}"
+    for h, bal in enumerate(led.stakeholders):
+        lines.append(
+            f"{inner}sh{s}_{h} = " + _signed_sum([(f"p{base + k}", sg) for k, sg in bal.terms])
+        )
+        val[("stakeholder", bal.name)] = f"sh{s}_{h}"
+    m = int(plan.year_ptr[s])
+    for h, bal in enumerate(led.years):
+        terms = []
+        for k, sg in bal.terms:
+            terms.append((f"(v{base + k} * yc{m})", sg))
+            m += 1
+        lines.append(f"{inner}y{s}_{h} = {_signed_sum(terms)}")
+        val[("year", bal.name)] = f"y{s}_{h}"
+    for i in range(st.scenario_ptr[s], st.scenario_ptr[s + 1]):
+        se = st.series[i]
+        lines.append(f"{inner}sv[{i}, t] = {val[(se.kind, se.name)]}")
+    lines += [
+        f"{inner}ok[{s}, t] = True",
+        f"{ind}else:",
+        f"{ind}    ok[{s}, t] = False",
+        f"{ind}    cx{s} += 1",
+        f"{ind}    if bad[b, {s}] < 0:",
+        f"{ind}        bad[b, {s}] = i",
     ]
     return lines
+
+
+def _const_loads(plan: Plan, ind: str) -> list[str]:
+    """Every number the draw loop reads, loaded once into a local (a register or the
+    stack), so the compiler need not reload it from its array on every draw."""
+    lines = [f"{ind}c{c} = cst[{c}]" for c in range(plan.cst_default.shape[0])]
+    lines += [f"{ind}w{g} = pv_weight[{g}]" for g in range(int(plan.item_ptr[-1]))]
+    lines += [f"{ind}yc{m} = year_coef[{m}]" for m in range(int(plan.year_ptr[-1]))]
+    return lines
+
+
+def _dropped(plan: Plan, ind: str, op: str) -> list[str]:
+    n = plan.stats.n_scenarios
+    if op == "init":
+        return [f"{ind}cx{s} = 0" for s in range(n)]
+    return [f"{ind}counts[b, {plan.stats.dropped_column(s)}] = cx{s}" for s in range(n)]
 
 
 _TEMPLATE = '''\
-# Generated by mkba_sim.engine.codegen for the model with sha256 {sha}.
-# Do not edit: regenerated whenever the model or mkba_sim's kernels change.
+# Generated by mkba_sim.engine.codegen for one model structure (no numbers of the model).
+# Do not edit: regenerated whenever the structure or mkba_sim's kernels change.
 import math
 
 import numpy as np
-from numba import njit, prange
+from numba import njit
 
 from mkba_sim.kernels.exprfuncs import flog, fmax, fmin, fsqrt
-from mkba_sim.kernels.rng import stream_uniform
-from mkba_sim.kernels.sampling import (
-    TB_EDGE,
-    apply_copula,
-    q_discrete,
-    q_posterior,
-    q_table,
-    q_table_bulk,
-)
+from mkba_sim.kernels.reduce import accumulate
+from mkba_sim.kernels.sampling import correlate, fill_params, fill_uniforms
+from mkba_sim.model.ledger import bcr
+
+ledger_bcr = njit(inline="always")(bcr)
 
 SUB = 256  # draws whose uniforms are generated together (one L1-sized buffer)
 
-@njit(cache=True, error_model="numpy")
-def fill_uniforms(ub, i0, i1, start, key, streams, design):
-    """Uniforms of draws start + i0 .. start + i1 - 1, one row per stream.
 
-    Stream by stream over consecutive draws, so the counter-based generator runs as a
-    vector loop; the values are those of ``stream_uniform`` (or the design's rows).
+@njit(cache=True, nogil=True, error_model="numpy")
+def run_blocks(b0, b1, start, n, block, key, streams, design, corr_members, corr_ptr, chol,
+               chol_ptr, codes, stream_of, fpar, ipar, pool, cst, pv_weight, year_coef,
+               series_scenario, shift, exceed, thr, hist, hist_lo, hist_scale, defined,
+               n_exceed, sums, counts, bad, lh, keep, kept):
+    """Simulate blocks b0 .. b1 - 1 of the chunk of draws start .. start + n - 1.
+
+    Per sub-block of draws: uniforms, copula, parameters, then draw by draw the model's
+    values into sv[series, t] (ok[s, t] False where scenario s had a non-finite value),
+    then the statistics of the plan (kernels.reduce.accumulate). sums[b, i, 0:2]: sum
+    and sum of squares of (series_i - shift_i) over block b; counts[b, :]: draws above
+    each threshold, draws where a ratio is defined, draws dropped per scenario;
+    bad[b, s]: the first draw (chunk index) of block b in which scenario s had a
+    non-finite value, else -1; lh[h, bin]: this thread's histograms. Each block is
+    reduced in draw order, so results do not depend on how blocks are shared between
+    threads.
     """
-    if design.shape[0] > 0:
-        for k in range(streams.shape[0]):
-            for i in range(i0, i1):
-                ub[k, i - i0] = design[i, k]
-    else:
-        for k in range(streams.shape[0]):
-            for i in range(i0, i1):
-                ub[k, i - i0] = stream_uniform(key, streams[k], start + i)
-
-
-@njit(cache=True, error_model="numpy")
-def correlate(ub, n_t, corr_members, corr_ptr, chol, chol_ptr, u, z):
-    """Gaussian copula on each draw (column) of the sub-block's uniforms, in place."""
-    if corr_ptr.shape[0] < 2:
-        return
-    for t in range(n_t):
-        for k in range(ub.shape[0]):
-            u[k] = ub[k, t]
-        apply_copula(u, corr_members, corr_ptr, chol, chol_ptr, z)
-        for k in range(ub.shape[0]):
-            ub[k, t] = u[k]
-
-
-@njit(cache=True, error_model="numpy")
-def fill_params(pb, ub, n_t, fpar, ipar, pool):
-    """Parameter values pb[j, t] of the sub-block's draws from their uniforms."""
-{params_body}
-
-
-@njit(cache=True, error_model="numpy", parallel=True)
-def run_chunk(start, n, block, n_lanes, key, streams, design, corr_members, corr_ptr, chol,
-              chol_ptr, codes, fpar, ipar, pool, item_ptr, pv_weight,
-              shift, hist_lo, hist_scale, sums, counts, hist, keep, kept):
-    """Simulate draws start .. start + n - 1.
-
-    sums[b, i, 0:2]: sum and sum of squares of (stat_i - shift_i) over block b;
-    counts[b, s, 0:3]: net > 0, bcr > 1, bcr defined; hist[lane, s, h, bin]: histograms
-    of net (h = 0) and bcr (h = 1), bin 0 and the last bin collect values out of range.
-    Each block is reduced in draw order by one lane, so results do not depend on the
-    number of threads.
-    """
-    n_blocks = (n + block - 1) // block
-    n_scen = item_ptr.shape[0] - 1
     n_inst = codes.shape[0]
-    n_bins = hist.shape[3]
-    for lane in prange(n_lanes):
-        u = np.empty(streams.shape[0] + 1)
-        z = np.empty(streams.shape[0] + 1)
-        pb = np.empty((n_inst + 1, SUB))
-        lh = np.zeros((n_scen, 2, n_bins), dtype=np.int64)
-        ub = np.empty((streams.shape[0] + 1, SUB))
-        for b in range(lane, n_blocks, n_lanes):
-            lo = b * block
-            hi = min(lo + block, n)
-{block_init}
-            for i in range(lo, hi):
-                t = (i - lo) % SUB
-                if t == 0:
-                    i1 = min(i + SUB, hi)
-                    fill_uniforms(ub, i, i1, start, key, streams, design)
-                    correlate(ub, i1 - i, corr_members, corr_ptr, chol, chol_ptr, u, z)
-                    fill_params(pb, ub, i1 - i, fpar, ipar, pool)
-                if keep:
+    n_series = shift.shape[0]
+    n_scen = bad.shape[1]
+    u = np.empty(streams.shape[0] + 1)
+    z = np.empty(streams.shape[0] + 1)
+    pb = np.empty((n_inst + 1, SUB))
+    ub = np.empty((streams.shape[0] + 1, SUB))
+    sv = np.empty((n_series, SUB))
+    ok = np.empty((n_scen, SUB), dtype=np.bool_)
+    bs = np.empty((n_series, 2))
+    bc = np.empty(counts.shape[1], dtype=np.int64)
+{consts}
+    for b in range(b0, b1):
+        lo = b * block
+        hi = min(lo + block, n)
+        bs[:] = 0.0
+        bc[:] = 0
+{dropped_init}
+        for i0 in range(lo, hi, SUB):
+            n_t = min(SUB, hi - i0)
+            fill_uniforms(ub, i0, i0 + n_t, start, key, streams, design)
+            correlate(ub, n_t, corr_members, corr_ptr, chol, chol_ptr, u, z)
+            fill_params(pb, ub, n_t, codes, stream_of, fpar, ipar, pool)
+            for t in range(n_t):
+                i = i0 + t
+{draw}
+            accumulate(sv, ok, n_t, series_scenario, shift, exceed, thr, hist, hist_lo,
+                       hist_scale, defined, n_exceed, bs, bc, lh)
+            if keep:
+                for t in range(n_t):
                     for j in range(n_inst):
-                        kept[i, j] = pb[j, t]
-{draw_stats}
-{block_store}
-        hist[lane, :, :, :] = lh
+                        kept[i0 + t, j] = pb[j, t]
+                    for q in range(n_series):
+                        kept[i0 + t, n_inst + q] = (
+                            sv[q, t] if ok[series_scenario[q], t] else math.nan
+                        )
+        for q in range(n_series):
+            sums[b, q, 0] = bs[q, 0]
+            sums[b, q, 1] = bs[q, 1]
+        for q in range(counts.shape[1]):
+            counts[b, q] = bc[q]
+{dropped_store}
 '''
 
 
 def kernel_source(plan: Plan) -> str:
-    """The generated module's source for ``plan``."""
+    """The generated module's source for ``plan`` (structure only, no model numbers)."""
+    draw: list[str] = []
+    for s in range(len(plan.scenarios)):
+        draw += _scenario_body(plan, s, " " * 16)
     return _TEMPLATE.format(
-        sha=plan.model.sha256[:12],
-        params_body="\n".join(_fill_params_body(plan)),
-        block_init="\n".join(_block_init(plan)),
-        draw_stats="\n".join(_draw_stats_body(plan)) or " " * 16 + "pass",
-        block_store="\n".join(_block_store(plan)),
+        consts="\n".join(_const_loads(plan, " " * 4)) or "    pass",
+        dropped_init="\n".join(_dropped(plan, " " * 8, "init")) or "        pass",
+        draw="\n".join(draw) or " " * 16 + "pass",
+        dropped_store="\n".join(_dropped(plan, " " * 8, "store")) or "        pass",
     )
 
 
-def _kernels_fingerprint() -> str:
-    here = Path(__file__).resolve().parent.parent / "kernels"
+@functools.cache
+def _fingerprint() -> str:
+    here = Path(__file__).resolve().parent.parent
     h = hashlib.sha256()
-    for name in _KERNEL_FILES:
+    for name in _FINGERPRINT_FILES:
         h.update((here / name).read_bytes())
     return h.hexdigest()
 
 
-def load_kernel(plan: Plan, cache_dir: Path) -> ModuleType:
-    """Write (if new) and import the generated kernel module of ``plan``."""
+def kernel_key(source: str) -> str:
+    """Cache key of a kernel: a hash of its source (structure) and of mkba_sim's kernels."""
+    return hashlib.sha256((source + _fingerprint()).encode()).hexdigest()[:20]
+
+
+def load_kernel(plan: Plan, cache_dir: Path) -> tuple[ModuleType, str]:
+    """Write (if new) and import the generated kernel module of ``plan``; return it and its key."""
     source = kernel_source(plan)
-    digest = hashlib.sha256((source + _kernels_fingerprint()).encode()).hexdigest()[:20]
-    name = f"mkba_kernel_{digest}"
+    key = kernel_key(source)
+    name = f"mkba_kernel_{key}"
     if name in sys.modules:
-        return sys.modules[name]
+        return sys.modules[name], key
     cache_dir.mkdir(parents=True, exist_ok=True)
     path = cache_dir / f"{name}.py"
     if not path.exists():
-        tmp = path.with_suffix(f".{digest}.tmp")
+        tmp = path.with_suffix(f".{key}.tmp")
         tmp.write_text(source, encoding="utf-8")
         tmp.replace(path)
     spec = importlib.util.spec_from_file_location(name, path)
@@ -312,4 +288,4 @@ def load_kernel(plan: Plan, cache_dir: Path) -> ModuleType:
     module = importlib.util.module_from_spec(spec)
     sys.modules[name] = module
     spec.loader.exec_module(module)
-    return module
+    return module, key

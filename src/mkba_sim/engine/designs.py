@@ -9,9 +9,9 @@ kernel chunk by chunk.
 from __future__ import annotations
 
 import warnings
+from typing import Any
 
 import numpy as np
-from scipy.stats import qmc
 
 from mkba_sim.errors import SimulationError
 
@@ -43,7 +43,9 @@ class Design:
         self.dim = dim
         self._pos = 0
         self._lhs: np.ndarray | None = None
-        self._sobol: qmc.Sobol | None = None
+        self._sobol: Any = None
+        if sampler != "mc" and dim > 0:
+            from scipy.stats import qmc  # imported only for quasi-random designs
         if sampler == "lhs" and dim > 0:
             need = n_draws * dim * 8
             if need > LHS_MAX_BYTES:

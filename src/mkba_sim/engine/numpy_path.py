@@ -1,21 +1,31 @@
 """The plain NumPy reference path: the same draws as the numba kernel, vectorised.
 
 Same counter-based uniforms, same quantile formulas (including the quantile tables),
-same expression trees evaluated by :func:`mkba_sim.model.evaluate_scenario`, same block
-layout of the summaries. Tests check it agrees with the numba path; the benchmark uses
-it as the vectorised-NumPy baseline.
+same expression trees (evaluated by :func:`mkba_sim.model.expressions.evaluate` with the
+run's constants), the same ledger (:func:`mkba_sim.model.ledger.evaluate_ledger`), and
+the same statistics plan and block layout of the summaries. Tests check it agrees with
+the numba path; the benchmark uses it as the vectorised-NumPy baseline.
 """
 
 from __future__ import annotations
 
+from typing import Any
+
 import numpy as np
 from scipy import special
 
-from mkba_sim.engine.plan import Plan, scenario_of
+from mkba_sim.engine.plan import Numbers, Plan
 from mkba_sim.kernels import sampling as ks
-from mkba_sim.model.evaluate import evaluate_scenario
+from mkba_sim.model.expressions import evaluate
+from mkba_sim.model.ledger import LedgerWeights, evaluate_ledger
 
-__all__ = ["quantile_numpy", "run_chunk_numpy", "stream_uniform_numpy"]
+__all__ = [
+    "quantile_numpy",
+    "run_chunk_numpy",
+    "sample_numpy",
+    "scenario_values",
+    "stream_uniform_numpy",
+]
 
 _GOLDEN = np.uint64(0x9E3779B97F4A7C15)
 _M1 = np.uint64(0xBF58476D1CE4E5B9)
@@ -68,32 +78,76 @@ def quantile_numpy(
     raise ValueError(f"unknown distribution code {code}")
 
 
-def sample_numpy(plan: Plan, key: np.uint64, draws: np.ndarray, design: np.ndarray) -> np.ndarray:
-    """Parameter values [n, n_instances] for the given draw indices."""
+def sample_numpy(num: Numbers, key: np.uint64, draws: np.ndarray, design: np.ndarray) -> np.ndarray:
+    """Parameter values [n, n_instances] for the given draw indices (design rows if any)."""
     n = draws.shape[0]
-    n_streams = plan.streams.shape[0]
+    n_streams = num.streams.shape[0]
     if design.shape[0] > 0:
         u = np.asfortranarray(design[:, :n_streams])
     else:
         u = np.empty((n, n_streams), order="F")
         for k in range(n_streams):
-            u[:, k] = stream_uniform_numpy(key, plan.streams[k], draws)
-    for b in range(plan.corr_ptr.shape[0] - 1):
-        members = plan.corr_members[plan.corr_ptr[b] : plan.corr_ptr[b + 1]]
+            u[:, k] = stream_uniform_numpy(key, num.streams[k], draws)
+    for b in range(num.corr_ptr.shape[0] - 1):
+        members = num.corr_members[num.corr_ptr[b] : num.corr_ptr[b + 1]]
         m = members.shape[0]
-        chol = plan.chol[plan.chol_ptr[b] : plan.chol_ptr[b] + m * m].reshape(m, m)
+        chol = num.chol[num.chol_ptr[b] : num.chol_ptr[b] + m * m].reshape(m, m)
         z = special.ndtri(u[:, members]) @ chol.T
         u[:, members] = np.clip(special.ndtr(z), 5e-324, 1.0 - 1.1102230246251565e-16)
-    p = np.empty((n, len(plan.instances)), order="F")
-    for j in range(len(plan.instances)):
-        k = plan.stream_of[j]
+    n_inst = num.codes.shape[0]
+    p = np.empty((n, n_inst), order="F")
+    for j in range(n_inst):
+        k = num.stream_of[j]
         uj = np.full(n, 0.5) if k < 0 else u[:, k]
-        p[:, j] = quantile_numpy(int(plan.codes[j]), uj, plan.fpar[j], plan.ipar[j], plan.pool)
+        p[:, j] = quantile_numpy(int(num.codes[j]), uj, num.fpar[j], num.ipar[j], num.pool)
     return p
+
+
+def scenario_values(
+    plan: Plan, num: Numbers, s: int, params: np.ndarray
+) -> tuple[dict[str, np.ndarray], np.ndarray]:
+    """Derived quantities and items of scenario ``s`` (in evaluation order) and its series
+    values [n, series of s], for parameter values ``params`` [n, n_instances]."""
+    sc = plan.scenario(s)
+    n = params.shape[0]
+    env: dict[str, Any] = {name: num.cst[plan.pop_slot[(s, name)]] for name in sc.populations}
+    env.update({name: params[:, j] for name, j in plan.instance_of[sc.name].items()})
+    consts = {node_id: num.cst[c] for (s2, node_id), c in plan.num_slot.items() if s2 == s}
+    checked: dict[str, np.ndarray] = {}
+    for d in sc.derived:
+        env[d.name] = evaluate(d.expr, env, consts)
+        checked[f"derived.{d.name}"] = np.broadcast_to(env[d.name], (n,))
+    values = []
+    for it in sc.items:
+        v = np.broadcast_to(evaluate(it.expr, env, consts), (n,))
+        values.append(v)
+        checked[f"items.{it.name}"] = v
+    led = plan.ledgers[s]
+    base, yb = int(plan.item_ptr[s]), int(plan.year_ptr[s])
+    weights = LedgerWeights(
+        num.pv_weight[base : base + len(led.items)],
+        num.year_coef[yb : int(plan.year_ptr[s + 1])],
+    )
+    out = evaluate_ledger(led, weights, values)
+    st = plan.stats
+    cols = []
+    for i in range(st.scenario_ptr[s], st.scenario_ptr[s + 1]):
+        se = st.series[i]
+        if se.kind == "item":
+            v = out["pv"][led.items.index(se.name)]
+        elif se.kind in ("total", "ratio"):
+            v = out[se.name]
+        elif se.kind == "stakeholder":
+            v = out["stakeholders"][se.name]
+        else:
+            v = out["years"][int(se.name)]
+        cols.append(np.broadcast_to(np.asarray(v, dtype=np.float64), (n,)))
+    return checked, np.stack(cols, axis=1) if cols else np.empty((n, 0))
 
 
 def run_chunk_numpy(
     plan: Plan,
+    num: Numbers,
     start: int,
     n: int,
     block: int,
@@ -104,52 +158,51 @@ def run_chunk_numpy(
     hist_scale: np.ndarray,
     n_bins: int,
     keep: bool,
-) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray | None]:
-    """NumPy version of the generated ``run_chunk``; returns (sums, counts, hist, kept)."""
+) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray, np.ndarray | None]:
+    """NumPy version of the generated ``run_blocks`` over a whole chunk.
+
+    Returns (sums, counts, bad, hist, kept) in the kernel's layout.
+    """
+    st = plan.stats
     draws = np.arange(start, start + n, dtype=np.int64)
-    p = sample_numpy(plan, key, draws, design)
-    n_scen = len(plan.scenarios)
-    stats = np.empty((n, plan.n_stats), order="F")
-    for s in range(n_scen):
-        sc = scenario_of(plan, s)
-        inputs = {name: p[:, j] for name, j in plan.instance_of[sc.name].items()}
-        totals = evaluate_scenario(sc, inputs)
-        base = int(plan.item_ptr[s])
-        for k, it in enumerate(sc.items):
-            stats[:, base + k] = np.broadcast_to(totals.item_pv[it.name], (n,))
-        ben = np.broadcast_to(totals.benefits, (n,))
-        cost = np.broadcast_to(totals.costs, (n,))
-        t0 = plan.total_index(s, "benefits")
-        stats[:, t0] = ben
-        stats[:, t0 + 1] = cost
-        stats[:, t0 + 2] = ben - cost
-        with np.errstate(divide="ignore", invalid="ignore"):
-            stats[:, t0 + 3] = np.where(cost > 0.0, ben / np.where(cost > 0.0, cost, 1.0), np.nan)
+    p = sample_numpy(num, key, draws, design)
     n_blocks = (n + block - 1) // block
     starts = np.arange(n_blocks) * block
-    sums = np.empty((n_blocks, plan.n_stats, 2))
-    for i in range(plan.n_stats):
-        x = stats[:, i] - shift[i]
-        x[~np.isfinite(x)] = 0.0
-        sums[:, i, 0] = np.add.reduceat(x, starts)
-        sums[:, i, 1] = np.add.reduceat(x * x, starts)
-    counts = np.zeros((n_blocks, n_scen, 3), dtype=np.int64)
-    hist = np.zeros((1, n_scen, 2, n_bins), dtype=np.int64)
-    for s in range(n_scen):
-        net = stats[:, plan.total_index(s, "net")]
-        bcr = stats[:, plan.total_index(s, "bcr")]
-        ok = np.isfinite(bcr)
-        counts[:, s, 0] = np.add.reduceat((net > 0.0).astype(np.int64), starts)
-        counts[:, s, 1] = np.add.reduceat((ok & (bcr > 1.0)).astype(np.int64), starts)
-        counts[:, s, 2] = np.add.reduceat(ok.astype(np.int64), starts)
-        for h, v in enumerate((net, bcr)):
-            v = v[np.isfinite(v)]
-            f = (v - hist_lo[s, h]) * hist_scale[s, h]
-            idx = np.where(
-                f < 0.0,
-                0,
-                np.where(f >= n_bins - 2, n_bins - 1, np.floor(np.clip(f, 0, n_bins)) + 1),
-            )
-            hist[0, s, h] += np.bincount(idx.astype(np.int64), minlength=n_bins)
-    kept = np.concatenate([p, stats], axis=1) if keep else None
-    return sums, counts, hist, kept
+    sums = np.zeros((n_blocks, st.n_series, 2))
+    counts = np.zeros((n_blocks, st.n_counts), dtype=np.int64)
+    bad = np.full((n_blocks, st.n_scenarios), -1, dtype=np.int64)
+    hist = np.zeros((st.n_hist, n_bins), dtype=np.int64)
+    series = np.full((n, st.n_series), np.nan)
+    block_of = np.arange(n) // block
+    for s in range(st.n_scenarios):
+        checked, vals = scenario_values(plan, num, s, p)
+        ok = np.ones(n, dtype=bool)
+        for v in checked.values():
+            ok &= np.isfinite(v)
+        lo, hi = st.scenario_ptr[s], st.scenario_ptr[s + 1]
+        series[:, lo:hi] = np.where(ok[:, None], vals, np.nan)
+        dropped = ~ok
+        counts[:, st.dropped_column(s)] = np.bincount(block_of[dropped], minlength=n_blocks)
+        for b in np.unique(block_of[dropped]):
+            bad[b, s] = int(np.flatnonzero(dropped & (block_of == b))[0])
+        for i in range(lo, hi):
+            se = st.series[i]
+            x = series[:, i]
+            use = ok & (x == x) if se.defined >= 0 else ok
+            d = np.where(use, x - shift[i], 0.0)
+            sums[:, i, 0] = np.add.reduceat(d, starts)
+            sums[:, i, 1] = np.add.reduceat(d * d, starts)
+            if se.defined >= 0:
+                counts[:, st.n_exceed + se.defined] = np.add.reduceat(use.astype(np.int64), starts)
+            if se.exceed >= 0:
+                above = use & (x > num.thresholds[se.exceed])
+                counts[:, se.exceed] = np.add.reduceat(above.astype(np.int64), starts)
+            if se.hist >= 0:
+                h = se.hist
+                f = np.minimum(
+                    np.maximum((x[use] - hist_lo[h]) * hist_scale[h], -1.0), n_bins - 2.0
+                )
+                idx = (f + 1.0).astype(np.int64)  # as the kernel: bin 0 below, n_bins - 1 above
+                hist[h] += np.bincount(idx, minlength=n_bins)
+    kept = np.concatenate([p, series], axis=1) if keep else None
+    return sums, counts, bad, hist, kept

@@ -1,55 +1,49 @@
-"""Run a simulation: pilot, chunks on all cores, optional precision control.
+"""Run a simulation: pilot, chunks shared by threads, non-finite policy, precision control.
 
 A draw's random numbers depend only on (seed, draw index, parameter), so the draws are
-bit-identical for any number of threads and any chunk size; summaries are reduced block
-by block in draw order, so they are bit-identical for any number of threads.
+bit-identical for any number of threads and any chunk size. Each chunk is cut into
+blocks of :data:`BLOCK` draws; threads take groups of blocks as they become free (so a
+core busy with another process does not hold the others back), each block's sums are
+stored at its own index and merged in block order afterwards, so every summary is
+bit-identical for any number of threads.
 """
 
 from __future__ import annotations
 
 import math
+import os
+import queue
+import threading
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
+from typing import Any
 
-import numba
 import numpy as np
 
 from mkba_sim._cache import cache_root
-from mkba_sim.engine.accumulate import N_BINS, Accumulator
-from mkba_sim.engine.assemble import build_result
-from mkba_sim.engine.codegen import load_kernel
+from mkba_sim.engine.accumulate import N_BINS, Accumulator, histogram_quantiles
+from mkba_sim.engine.codegen import kernel_key, kernel_source, load_kernel
 from mkba_sim.engine.designs import SAMPLERS, Design
-from mkba_sim.engine.numpy_path import run_chunk_numpy
-from mkba_sim.engine.plan import Plan, make_plan
+from mkba_sim.engine.numpy_path import run_chunk_numpy, sample_numpy, scenario_values
+from mkba_sim.engine.plan import Numbers, Plan, make_plan
 from mkba_sim.errors import SimulationError
 from mkba_sim.model import Model
-from mkba_sim.results import Result
+from mkba_sim.model.expressions import explain_non_finite, names
+from mkba_sim.results import PROBS, Result, RunSummary, make_attrs, make_result
 
-__all__ = ["BACKENDS", "BLOCK", "SAMPLERS", "RunSettings", "simulate_model"]
+__all__ = ["BACKENDS", "BLOCK", "SAMPLERS", "simulate_model"]
 
 BLOCK = 4096
 DEFAULT_CHUNK = 2**20
 PILOT = 2**14
 BACKENDS = ("numba", "numpy")
+MAX_GROUP = 16  # blocks per task handed to a thread
 
 Progress = Callable[[int, int], None]
 SeedLike = int | np.random.SeedSequence | None
-
-
-@dataclass(frozen=True)
-class RunSettings:
-    """What was asked for; stamped on the result."""
-
-    draws: int
-    seed_entropy: str
-    sampler: str
-    threads: int
-    chunk_size: int
-    backend: str
-    keep_draws: bool
-    target_mcse_p: float | None
-    target_mcse_mean: float | None
+ChunkOut = tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray, np.ndarray | None]
 
 
 def _seed_sequence(seed: SeedLike) -> np.random.SeedSequence:
@@ -62,21 +56,69 @@ def _seed_sequence(seed: SeedLike) -> np.random.SeedSequence:
     return np.random.SeedSequence(int(seed))
 
 
+def _seed_attr(ss: np.random.SeedSequence) -> int | str:
+    """The seed as recorded: an int when it is one that fits, else its full text."""
+    ent = ss.entropy
+    if isinstance(ent, int) and not ss.spawn_key and 0 <= ent < 2**63:
+        return ent
+    return str(ent) + (f" spawn_key={ss.spawn_key}" if ss.spawn_key else "")
+
+
 def _check_int(name: str, value: object, low: int) -> int:
     if isinstance(value, bool) or not isinstance(value, int | np.integer) or value < low:
         raise SimulationError(f"{name} must be an integer ≥ {low}, got {value!r}")
     return int(value)
 
 
-class _Runner:
-    """Calls the numba kernel or the NumPy path on chunks of draws."""
+def default_threads() -> int:
+    """Threads used by default: the cores this process may run on."""
+    try:
+        return max(1, len(os.sched_getaffinity(0)))
+    except AttributeError:  # pragma: no cover - not Linux
+        return max(1, os.cpu_count() or 1)
 
-    def __init__(self, plan: Plan, backend: str, threads: int, key: np.uint64) -> None:
+
+_POOLS: dict[int, ThreadPoolExecutor] = {}
+_POOLS_LOCK = threading.Lock()
+
+
+def _pool(threads: int) -> ThreadPoolExecutor:
+    """A pool of ``threads`` worker threads, made once per size and reused by every run."""
+    with _POOLS_LOCK:
+        pool = _POOLS.get(threads)
+        if pool is None:
+            pool = _POOLS[threads] = ThreadPoolExecutor(threads, thread_name_prefix="mkba-sim")
+        return pool
+
+
+class _Runner:
+    """Calls the numba kernel (blocks shared by a pool of threads) or the NumPy path."""
+
+    def __init__(
+        self, plan: Plan, num: Numbers, backend: str, threads: int, key: np.uint64
+    ) -> None:
         self.plan = plan
+        self.num = num
         self.backend = backend
         self.threads = threads
         self.key = key
-        self.kernel = load_kernel(plan, cache_root() / "kernels") if backend == "numba" else None
+        self.kernel: Any = None
+        self.pool: ThreadPoolExecutor | None = None
+        self.buffers: queue.SimpleQueue[np.ndarray] = queue.SimpleQueue()
+        if backend == "numba":
+            self.kernel, self.kernel_key = load_kernel(plan, cache_root() / "kernels")
+            n_hist = max(plan.stats.n_hist, 1)
+            for _ in range(threads):
+                self.buffers.put(np.zeros((n_hist, N_BINS), dtype=np.int64))
+            if threads > 1:
+                self.pool = _pool(threads)
+        else:
+            self.kernel_key = kernel_key(kernel_source(plan))
+
+    def close(self) -> None:
+        """Release the histogram buffers (the thread pool is kept for the next run)."""
+        while not self.buffers.empty():
+            self.buffers.get()
 
     def chunk(
         self,
@@ -87,78 +129,200 @@ class _Runner:
         hist_lo: np.ndarray,
         hist_scale: np.ndarray,
         keep: bool,
-    ) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray | None]:
-        plan = self.plan
+    ) -> ChunkOut:
+        plan, num = self.plan, self.num
         if self.kernel is None:
             return run_chunk_numpy(
-                plan, start, n, BLOCK, self.key, design, shift, hist_lo, hist_scale, N_BINS, keep
-            )
-        n_blocks = (n + BLOCK - 1) // BLOCK
-        n_scen = len(plan.scenarios)
-        sums = np.empty((n_blocks, plan.n_stats, 2))
-        counts = np.empty((n_blocks, n_scen, 3), dtype=np.int64)
-        hist = np.zeros((self.threads, n_scen, 2, N_BINS), dtype=np.int64)
-        width = len(plan.instances) + plan.n_stats
-        kept = np.empty((n, width)) if keep else np.empty((0, 0))
-        previous = numba.get_num_threads()
-        numba.set_num_threads(self.threads)
-        try:
-            self.kernel.run_chunk(
-                np.int64(start),
-                np.int64(n),
-                np.int64(BLOCK),
-                np.int64(self.threads),
+                plan,
+                num,
+                start,
+                n,
+                BLOCK,
                 self.key,
-                plan.streams,
                 design,
-                plan.corr_members,
-                plan.corr_ptr,
-                plan.chol,
-                plan.chol_ptr,
-                plan.codes,
-                plan.fpar,
-                plan.ipar,
-                plan.pool,
-                plan.item_ptr,
-                plan.pv_weight,
                 shift,
                 hist_lo,
                 hist_scale,
-                sums,
-                counts,
-                hist,
+                N_BINS,
                 keep,
-                kept,
             )
-        finally:
-            numba.set_num_threads(previous)
-        return sums, counts, hist, (kept if keep else None)
+        st = plan.stats
+        n_blocks = (n + BLOCK - 1) // BLOCK
+        sums = np.empty((n_blocks, st.n_series, 2))
+        counts = np.empty((n_blocks, max(st.n_counts, 1)), dtype=np.int64)
+        bad = np.full((n_blocks, st.n_scenarios), -1, dtype=np.int64)
+        width = plan.n_instances + st.n_series
+        kept = np.empty((n, width)) if keep else np.empty((0, 0))
+        lo_ = hist_lo if hist_lo.size else np.zeros(1)
+        sc_ = hist_scale if hist_scale.size else np.ones(1)
+        thr = num.thresholds
+        s_scen, s_exceed, s_hist, s_defined = st.arrays()
+
+        def task(b0: int, b1: int) -> None:
+            lh = self.buffers.get()
+            try:
+                self.kernel.run_blocks(
+                    np.int64(b0),
+                    np.int64(b1),
+                    np.int64(start),
+                    np.int64(n),
+                    np.int64(BLOCK),
+                    self.key,
+                    num.streams,
+                    design,
+                    num.corr_members,
+                    num.corr_ptr,
+                    num.chol,
+                    num.chol_ptr,
+                    num.codes,
+                    num.stream_of,
+                    num.fpar,
+                    num.ipar,
+                    num.pool,
+                    num.cst,
+                    num.pv_weight,
+                    num.year_coef,
+                    s_scen,
+                    shift,
+                    s_exceed,
+                    thr,
+                    s_hist,
+                    lo_,
+                    sc_,
+                    s_defined,
+                    np.int64(st.n_exceed),
+                    sums,
+                    counts,
+                    bad,
+                    lh,
+                    keep,
+                    kept,
+                )
+            finally:
+                self.buffers.put(lh)
+
+        group = max(1, min(MAX_GROUP, n_blocks // (4 * self.threads)))
+        ranges = [(b, min(b + group, n_blocks)) for b in range(0, n_blocks, group)]
+        if self.pool is None:
+            for b0, b1 in ranges:
+                task(b0, b1)
+        else:
+            for fut in [self.pool.submit(task, b0, b1) for b0, b1 in ranges]:
+                fut.result()
+        hist = np.zeros((max(st.n_hist, 1), N_BINS), dtype=np.int64)
+        bufs = [self.buffers.get() for _ in range(self.threads)]
+        for lh in bufs:
+            hist += lh
+            lh[:] = 0
+            self.buffers.put(lh)
+        return sums, counts[:, : st.n_counts], bad, hist[: st.n_hist], (kept if keep else None)
 
 
 def _pilot_ranges(plan: Plan, kept: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     """Shift (pilot means) and histogram ranges from the pilot draws."""
-    n_inst = len(plan.instances)
-    stats = kept[:, n_inst:]
+    stats = kept[:, plan.n_instances :]
     finite = np.isfinite(stats)
     n_finite = finite.sum(axis=0)
     shift = np.where(finite, stats, 0.0).sum(axis=0) / np.maximum(n_finite, 1)
-    n_scen = len(plan.scenarios)
-    lo = np.zeros((n_scen, 2))
-    scale = np.ones((n_scen, 2))
-    for s in range(n_scen):
-        for h, which in enumerate(("net", "bcr")):
-            v = stats[:, plan.total_index(s, which)]
-            v = v[np.isfinite(v)]
-            if v.size == 0:
-                a, b = -1.0, 1.0
-            else:
-                a, b = float(v.min()), float(v.max())
-            span = b - a
-            if span <= 1e-12 * max(1.0, abs(a), abs(b)):
-                span = max(1.0, abs(a)) * 1e-6
-            lo[s, h] = a - 0.5 * span
-            scale[s, h] = (N_BINS - 2) / (2.0 * span)
+    hs = plan.stats.hist_series()
+    lo = np.zeros(len(hs))
+    scale = np.ones(len(hs))
+    for h, i in enumerate(hs):
+        v = stats[:, i]
+        v = v[np.isfinite(v)]
+        a, b = (-1.0, 1.0) if v.size == 0 else (float(v.min()), float(v.max()))
+        span = b - a
+        if span <= 1e-12 * max(1.0, abs(a), abs(b)):
+            span = max(1.0, abs(a)) * 1e-6
+        lo[h] = a - 0.5 * span
+        scale[h] = (N_BINS - 2) / (2.0 * span)
     return shift, lo, scale
+
+
+def _non_finite_error(
+    plan: Plan, num: Numbers, key: np.uint64, design: np.ndarray, s: int, draw: int, row: int
+) -> SimulationError:
+    """The one clear message for a draw with a non-finite value (non_finite = "stop")."""
+    params = sample_numpy(num, key, np.array([draw], dtype=np.int64), design[row : row + 1])
+    checked, _ = scenario_values(plan, num, s, params)
+    sc = plan.scenario(s)
+    env: dict[str, float] = {n: float(num.cst[plan.pop_slot[(s, n)]]) for n in sc.populations}
+    env.update({n: float(params[0, j]) for n, j in plan.instance_of[sc.name].items()})
+    consts = {nid: num.cst[c] for (s2, nid), c in plan.num_slot.items() if s2 == s}
+    where, why, expr_names = "a value", "", set[str]()
+    for d in sc.derived:
+        val = float(np.asarray(checked[f"derived.{d.name}"])[0])
+        if not math.isfinite(val):
+            where, expr_names = f"derived.{d.name} is {val}", names(d.expr)
+            why = explain_non_finite(d.expr, env, consts)
+            break
+        env[d.name] = val
+    else:
+        for it in sc.items:
+            val = float(np.asarray(checked[f"items.{it.name}"])[0])
+            if not math.isfinite(val):
+                where, expr_names = f"items.{it.name} is {val}", names(it.expr)
+                why = explain_non_finite(it.expr, env, consts)
+                break
+    # the inputs the failing quantity depends on, through derived quantities
+    derived = {d.name: d for d in sc.derived}
+    todo, seen = list(expr_names), set()
+    while todo:
+        n = todo.pop()
+        if n in seen:
+            continue
+        seen.add(n)
+        if n in derived:
+            todo.extend(names(derived[n].expr))
+    inputs = sorted(n for n in seen if n in plan.instance_of[sc.name])
+    shown = ", ".join(f"{n} = {params[0, plan.instance_of[sc.name][n]]:.6g}" for n in inputs[:8])
+    return SimulationError(
+        f"{plan.model.path}: scenario {plan.scenarios[s]!r}, draw {draw}: {where}: {why}"
+        + (f" ({shown})" if shown else "")
+        + '. Fix the model, or set non_finite = "drop" in [model] to drop such draws '
+        "(every output then reports how many)"
+    )
+
+
+@dataclass(frozen=True)
+class _Checked:
+    draws: int
+    sampler: str
+    threads: int
+    chunk: int
+    backend: str
+
+
+def _check_arguments(
+    draws: object,
+    sampler: str,
+    backend: str,
+    threads: object,
+    chunk_size: object,
+    targets: tuple[float | None, float | None],
+) -> _Checked:
+    n = _check_int("draws", draws, 2)
+    if sampler not in SAMPLERS:
+        raise SimulationError(f"unknown sampler {sampler!r}; choose from {', '.join(SAMPLERS)}")
+    if backend not in BACKENDS:
+        raise SimulationError(f"unknown backend {backend!r}; choose from {', '.join(BACKENDS)}")
+    n_threads = default_threads() if threads is None else _check_int("threads", threads, 1)
+    limit = 4 * default_threads()
+    if n_threads > limit:
+        raise SimulationError(
+            f"threads must be at most {limit} (four per core this process may use), got {n_threads}"
+        )
+    chunk = DEFAULT_CHUNK if chunk_size is None else _check_int("chunk_size", chunk_size, 1)
+    chunk = -(-chunk // BLOCK) * BLOCK
+    for name, t in zip(("target_mcse_p", "target_mcse_mean"), targets, strict=True):
+        if t is not None and not (isinstance(t, int | float) and t > 0 and math.isfinite(t)):
+            raise SimulationError(f"{name} must be a positive number, got {t!r}")
+    if any(t is not None for t in targets) and sampler != "mc":
+        raise SimulationError(
+            "precision targets need plain Monte Carlo (--sampler mc): "
+            "quasi-random designs have no simple standard error"
+        )
+    return _Checked(n, sampler, n_threads, chunk, backend)
 
 
 def simulate_model(
@@ -172,9 +336,12 @@ def simulate_model(
     keep_draws: bool = False,
     scenarios: tuple[str, ...] | None = None,
     backend: str = "numba",
+    overrides: Mapping[str, Any] | None = None,
+    reseed: Mapping[str, SeedLike] | None = None,
     target_mcse_p: float | None = None,
     target_mcse_mean: float | None = None,
     progress: Progress | None = None,
+    attrs: Mapping[str, Any] | None = None,
 ) -> Result:
     """Simulate every scenario of ``model`` (posterior draws already attached).
 
@@ -190,106 +357,245 @@ def simulate_model(
     sampler
         ``"mc"``, ``"lhs"`` or ``"sobol"``.
     threads
-        Worker threads (default: all cores numba sees). Results do not depend on it.
+        Worker threads (default: the cores this process may use). Results do not depend
+        on it.
     chunk_size
         Draws per chunk (rounded up to a multiple of 4096); memory is proportional to it,
         not to ``draws``, unless ``keep_draws``.
     keep_draws
-        Keep every draw's inputs, item values and totals (exact quantiles; needed for
+        Keep every draw's inputs, item values and balances (exact quantiles; needed for
         sensitivity analysis).
     scenarios
         Only these scenarios (default: all).
     backend
         ``"numba"`` (fast) or ``"numpy"`` (the reference path).
+    overrides
+        ``{name: value}`` for this run only, in every scenario: a number fixes a
+        parameter or population, :class:`~mkba_sim.model.overrides.Quantile` fixes a
+        parameter at its own quantile, a distribution replaces it. The compiled kernel
+        is reused and the other inputs keep their random numbers (common random numbers
+        with the unchanged run).
+    reseed
+        ``{name: seed}``: these inputs draw the random numbers they would draw in a run
+        with that seed, every other input those of ``seed`` (the "A_B" reruns of
+        Saltelli's Sobol' estimators; Monte Carlo sampling only).
     target_mcse_p, target_mcse_mean
         Stop early once the Monte Carlo standard error of P(net > 0) and/or of the mean
         net balance are below these targets in every scenario (checked after each chunk;
         Monte Carlo sampling only).
     progress
         Called as ``progress(done, total)`` after each chunk.
+    attrs
+        Further provenance for the result (e.g. the posteriors used).
+
+    Raises
+    ------
+    SimulationError
+        For bad arguments, and — unless the model says ``non_finite = "drop"`` — for a
+        draw with a NaN or infinite derived quantity or item, naming it, its scenario,
+        the draw and that draw's input values.
     """
-    draws = _check_int("draws", draws, 2)
-    if sampler not in SAMPLERS:
-        raise SimulationError(f"unknown sampler {sampler!r}; choose from {', '.join(SAMPLERS)}")
-    if backend not in BACKENDS:
-        raise SimulationError(f"unknown backend {backend!r}; choose from {', '.join(BACKENDS)}")
-    n_threads = (
-        numba.config.NUMBA_NUM_THREADS if threads is None else _check_int("threads", threads, 1)
-    )
-    if n_threads > numba.config.NUMBA_NUM_THREADS:
-        raise SimulationError(
-            f"threads must be at most {numba.config.NUMBA_NUM_THREADS} "
-            "(NUMBA_NUM_THREADS) on this machine"
-        )
-    chunk = DEFAULT_CHUNK if chunk_size is None else _check_int("chunk_size", chunk_size, 1)
-    chunk = -(-chunk // BLOCK) * BLOCK
     targets = (target_mcse_p, target_mcse_mean)
-    for name, t in zip(("target_mcse_p", "target_mcse_mean"), targets, strict=True):
-        if t is not None and not (isinstance(t, int | float) and t > 0 and math.isfinite(t)):
-            raise SimulationError(f"{name} must be a positive number, got {t!r}")
-    precision = any(t is not None for t in targets)
-    if precision and sampler != "mc":
-        raise SimulationError(
-            "precision targets need plain Monte Carlo (--sampler mc): "
-            "quasi-random designs have no simple standard error"
-        )
+    a = _check_arguments(draws, sampler, backend, threads, chunk_size, targets)
     ss = _seed_sequence(seed)
     key = np.uint64(ss.generate_state(1, dtype=np.uint64)[0])
     design_seed = np.random.SeedSequence(ss.entropy, spawn_key=(*ss.spawn_key, 1))
     plan = make_plan(model, scenarios)
+    rekey: dict[str, np.uint64] = {}
+    for name, other in (reseed or {}).items():
+        if a.sampler != "mc":
+            raise SimulationError("reseed needs plain Monte Carlo (sampler 'mc')")
+        k2 = np.uint64(_seed_sequence(other).generate_state(1, dtype=np.uint64)[0])
+        rekey[name] = np.uint64(key ^ k2)
+    num = plan.numbers(overrides, rekey)
+    policy = model.settings.non_finite
     t0 = time.perf_counter()
-    runner = _Runner(plan, backend, n_threads, key)
-    dim = plan.streams.shape[0]
+    runner = _Runner(plan, num, a.backend, a.threads, key)
+    try:
+        return _run(
+            plan,
+            num,
+            runner,
+            a,
+            key,
+            design_seed,
+            ss,
+            keep_draws,
+            targets,
+            progress,
+            policy,
+            attrs,
+            t0,
+        )
+    finally:
+        runner.close()
 
-    n_pilot = min(draws, PILOT)
-    design = Design(sampler, draws, dim, design_seed)
+
+def _run(
+    plan: Plan,
+    num: Numbers,
+    runner: _Runner,
+    a: _Checked,
+    key: np.uint64,
+    design_seed: np.random.SeedSequence,
+    ss: np.random.SeedSequence,
+    keep_draws: bool,
+    targets: tuple[float | None, float | None],
+    progress: Progress | None,
+    policy: str,
+    attrs: Mapping[str, Any] | None,
+    t0: float,
+) -> Result:
+    st = plan.stats
+    n_pilot = min(a.draws, PILOT)
+    design = Design(a.sampler, a.draws, num.streams.shape[0], design_seed)
     pilot_rows = design.rows(n_pilot)
     design.reset()
-    zero_lo, one_scale = np.zeros((len(plan.scenarios), 2)), np.ones((len(plan.scenarios), 2))
-    _, _, _, pilot_kept = runner.chunk(
-        0, n_pilot, pilot_rows, np.zeros(plan.n_stats), zero_lo, one_scale, True
+    ones = np.ones(st.n_hist)
+    pilot = runner.chunk(
+        0, n_pilot, pilot_rows, np.zeros(st.n_series), np.zeros(st.n_hist), ones, True
     )
+    pilot_kept = pilot[4]
     assert pilot_kept is not None
+    if policy == "stop":
+        _raise_first_bad(plan, num, key, pilot_rows, 0, pilot[2])
     shift, hist_lo, hist_scale = _pilot_ranges(plan, pilot_kept)
     compile_seconds = time.perf_counter() - t0
 
-    acc = Accumulator(plan.n_stats, len(plan.scenarios), shift, hist_lo, hist_scale)
+    acc = Accumulator(st, shift, hist_lo, hist_scale)
     kept_parts: list[np.ndarray] = []
-    bcr_idx = [plan.total_index(s, "bcr") for s in range(len(plan.scenarios))]
-    net_idx = [plan.total_index(s, "net") for s in range(len(plan.scenarios))]
+    net_idx = [st.index(s, "total", "net") for s in range(st.n_scenarios)]
+    precision = any(t is not None for t in targets)
+    stopped_early = False
     start = 0
     t1 = time.perf_counter()
-    while start < draws:
-        n = min(chunk, draws - start)
-        sums, counts, hist, kept = runner.chunk(
-            start, n, design.rows(n), shift, hist_lo, hist_scale, keep_draws
+    while start < a.draws:
+        n = min(a.chunk, a.draws - start)
+        rows = design.rows(n)
+        sums, counts, bad, hist, kept = runner.chunk(
+            start, n, rows, shift, hist_lo, hist_scale, keep_draws
         )
-        n_valid = np.full(plan.n_stats, n, dtype=np.int64)
-        n_valid[bcr_idx] = counts[:, :, 2].sum(axis=0)
-        acc.add(n, sums, counts, hist, n_valid)
+        if policy == "stop":
+            _raise_first_bad(plan, num, key, rows, start, bad)
+        acc.add(start, n, sums, counts, bad, hist)
         if kept is not None:
             kept_parts.append(kept)
         start += n
         if progress is not None:
-            progress(start, draws)
-        if precision and _targets_met(acc, net_idx, target_mcse_p, target_mcse_mean):
+            progress(start, a.draws)
+        if precision and _targets_met(acc, net_idx, *targets):
+            stopped_early = start < a.draws
             break
     run_seconds = time.perf_counter() - t1
-    settings = RunSettings(
-        acc.n,
-        str(ss.entropy) + (f" spawn_key={ss.spawn_key}" if ss.spawn_key else ""),
-        sampler,
-        n_threads,
-        chunk,
-        backend,
-        keep_draws,
-        target_mcse_p,
-        target_mcse_mean,
-    )
     kept_all = np.concatenate(kept_parts) if kept_parts else None
-    if kept_all is None and acc.n == n_pilot:
-        kept_all = pilot_kept  # a small run: the pilot holds every draw, so quantiles are exact
-    return build_result(plan, acc, settings, kept_all, compile_seconds, run_seconds)
+    exact = kept_all is not None or acc.n == n_pilot
+    source = kept_all if kept_all is not None else pilot_kept
+    summary = _summary(plan, acc, source if exact else None, keep_draws)
+    m = plan.model
+    run_attrs: dict[str, Any] = {
+        "model_path": m.path,
+        "model_sha256": m.sha256,
+        "model_title": m.title,
+        "price_year": m.settings.price_year,
+        "currency": m.settings.currency,
+        "seed": _seed_attr(ss),
+        "n_draws": acc.n,
+        "draws_requested": a.draws,
+        "stopped_early": stopped_early,
+        "sampler": a.sampler,
+        "backend": a.backend,
+        "threads": a.threads,
+        "chunk_size": a.chunk,
+        "keep_draws": keep_draws,
+        "non_finite": policy,
+        "n_dropped_total": int(acc.n * st.n_scenarios - acc.n_kept().sum()),
+        "overrides": dict(num.overrides),
+        "kernel_key": runner.kernel_key,
+        "quantile_method": "exact" if exact else "histogram",
+        "quantile_accuracy": (
+            "exact (type 7, linear interpolation)"
+            if exact
+            else "histogram of 65536 bins over twice the pilot range: error at "
+            "most one bin width; NaN if outside the range"
+        ),
+        "target_mcse_p": targets[0],
+        "target_mcse_mean": targets[1],
+        "compile_seconds": compile_seconds,
+        "run_seconds": run_seconds,
+        "draws_per_second": acc.n / run_seconds if run_seconds > 0 else float("nan"),
+        "pm": [{"name": p.name, "side": p.side, "note": p.note, "source": p.source} for p in m.pm],
+        "notes": m.settings.notes,
+        **dict(attrs or {}),
+    }
+    return make_result(summary, make_attrs("mkba_sim.engine", run_attrs))
+
+
+def _raise_first_bad(
+    plan: Plan, num: Numbers, key: np.uint64, rows: np.ndarray, start: int, bad: np.ndarray
+) -> None:
+    """Raise the non-finite error for the earliest bad draw of a chunk, if any."""
+    if not np.any(bad >= 0):
+        return
+    best: tuple[int, int] | None = None
+    for s in range(bad.shape[1]):
+        hit = bad[:, s][bad[:, s] >= 0]
+        if hit.size and (best is None or int(hit.min()) < best[0]):
+            best = (int(hit.min()), s)
+    assert best is not None
+    i, s = best
+    raise _non_finite_error(plan, num, key, rows, s, start + i, i)
+
+
+def _summary(plan: Plan, acc: Accumulator, kept: np.ndarray | None, keep_draws: bool) -> RunSummary:
+    st = plan.stats
+    probs = np.array(PROBS)
+    quant = np.full((st.n_series, len(probs)), np.nan)
+    for h, i in enumerate(st.hist_series()):
+        if kept is not None:
+            v = kept[:, plan.n_instances + i]
+            v = v[np.isfinite(v)]
+            if v.size:
+                quant[i] = np.quantile(v, probs)
+        else:
+            quant[i] = histogram_quantiles(acc.hist[h], acc.edges(h), probs)
+    side: dict[str, str] = {}
+    holder: dict[str, str] = {}
+    for s in range(st.n_scenarios):
+        for it in plan.scenario(s).items:
+            side.setdefault(it.name, it.side)
+            holder.setdefault(it.name, it.stakeholder)
+    p, p_se = acc.exceed()
+    n_inst = plan.n_instances
+    with_draws = keep_draws and kept is not None
+    return RunSummary(
+        scenarios=plan.scenarios,
+        descriptions=tuple(plan.scenario(s).description for s in range(st.n_scenarios)),
+        currency=plan.model.settings.currency,
+        series_scenario=np.array([se.scenario for se in st.series], dtype=np.int64),
+        series_kind=tuple(se.kind for se in st.series),
+        series_name=tuple(se.name for se in st.series),
+        mean=acc.mean(),
+        sd=acc.sd(),
+        mcse=acc.mcse(),
+        n_valid=acc.n_valid(),
+        p_exceed=p,
+        p_exceed_mcse=p_se,
+        defined_fraction=acc.defined_fraction(),
+        quantiles=quant,
+        n_draws=acc.n,
+        n_kept=acc.n_kept(),
+        item_side=side,
+        item_stakeholder=holder,
+        horizon=max(plan.scenario(s).settings.horizon_years for s in range(st.n_scenarios)),
+        hist_series=np.array(st.hist_series(), dtype=np.int64),
+        hist_counts=acc.hist,
+        hist_lo=acc.hist_lo,
+        hist_width=1.0 / acc.hist_scale,
+        input_labels=tuple(i.label for i in plan.instances),
+        input_units=tuple(plan.unit_of(j) for j in range(plan.n_instances)),
+        input_draws=kept[:, :n_inst] if with_draws and kept is not None else None,
+        series_draws=kept[:, n_inst:] if with_draws and kept is not None else None,
+    )
 
 
 def _targets_met(
@@ -297,7 +603,7 @@ def _targets_met(
 ) -> bool:
     if acc.n < 2 * BLOCK:
         return False
-    p, _, _ = acc.probabilities()
-    if target_p is not None and np.any(np.sqrt(p * (1 - p) / acc.n) > target_p):
+    _, p_se = acc.exceed()
+    if target_p is not None and np.any(p_se[net_idx] > target_p):
         return False
     return not (target_mean is not None and np.any(acc.mcse()[net_idx] > target_mean))

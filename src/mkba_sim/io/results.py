@@ -6,10 +6,10 @@ The format follows the file's extension:
     NetCDF (HDF5) with every variable and the provenance attributes; read back with
     :func:`load_result`.
 ``.json``
-    The run summary (``mkba_sim.run/1``, as ``mkba-sim run --json`` prints it).
+    The run summary (``mkba_sim.run/2``, as ``mkba-sim run --json`` prints it).
 ``.csv``
     The same summary as rows ``scenario,statistic,value``; the first row is
-    ``,schema,mkba_sim.run/1``.
+    ``,schema,mkba_sim.run/2``.
 
 Before writing, :func:`check_output_path` refuses a target that is an input of the run
 (the model file, its ``data`` folder, its draws files), an existing file that is not an
@@ -46,6 +46,7 @@ __all__ = [
 
 OUTPUT_FORMATS = {".nc": "NetCDF", ".json": "JSON summary", ".csv": "CSV summary"}
 _CSV_HEADER = ["scenario", "statistic", "value"]
+_RUN_FAMILY = RUN_SCHEMA.rsplit("/", 1)[0] + "/"  # any version of the run summary
 _MAX_SNIFF = 64 * 2**20  # a JSON summary is small; a larger file is not ours
 
 
@@ -111,15 +112,18 @@ def is_mkba_output(path: str | os.PathLike[str]) -> bool:
             return False
         if suffix == ".json":
             doc = json.loads(p.read_text(encoding="utf-8"))
-            return isinstance(doc, dict) and doc.get("schema") == RUN_SCHEMA
+            return isinstance(doc, dict) and str(doc.get("schema", "")).startswith(_RUN_FAMILY)
         if suffix == ".csv":
             with open(p, encoding="utf-8", newline="") as fh:
                 rows = csv.reader(fh)
-                return next(rows, None) == _CSV_HEADER and next(rows, None) == [
-                    "",
-                    "schema",
-                    RUN_SCHEMA,
-                ]
+                if next(rows, None) != _CSV_HEADER:
+                    return False
+                second = next(rows, [])
+                return (
+                    len(second) == 3
+                    and second[:2] == ["", "schema"]
+                    and second[2].startswith(_RUN_FAMILY)
+                )
     except Exception:  # unreadable or foreign: not ours
         return False
     return False

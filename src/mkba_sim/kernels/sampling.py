@@ -38,32 +38,31 @@ __all__ = [
     "TB_N",
     "UNIFORM",
     "apply_copula",
+    "correlate",
+    "fill_params",
+    "fill_uniforms",
     "q_discrete",
     "q_posterior",
     "q_table",
     "q_table_bulk",
     "quantile",
     "sample_draw",
-    "table_size",
 ]
 
-FIXED = 0
-UNIFORM = 1
-TABLE = 2
-DISCRETE = 3
-POSTERIOR = 4
+from mkba_sim.kernels.layout import (
+    DISCRETE,
+    FIXED,
+    POSTERIOR,
+    QT_LIMIT,
+    QT_SIZE,
+    TABLE,
+    TB_EDGE,
+    TB_N,
+    UNIFORM,
+)
 
-TB_EDGE = 1.0 / 32.0
-TB_N = 4096
-QT_LIMIT = 38.0
-QT_SIZE = 16385
 _TB_SCALE = TB_N / (1.0 - 2.0 * TB_EDGE)
 _QT_STEP = 2.0 * QT_LIMIT / (QT_SIZE - 1)
-
-
-def table_size() -> int:
-    """Length of a TABLE entry in the pool: bulk points, then tail points."""
-    return TB_N + 1 + QT_SIZE
 
 
 @njit(cache=True, inline="always")
@@ -221,3 +220,101 @@ def sample_draw(
         k = stream_of[j]
         uj = 0.5 if k < 0 else u[k]
         out[j] = quantile(codes[j], uj, fpar, ipar, j, pool)
+
+
+@njit(cache=True, nogil=True, error_model="numpy")
+def fill_uniforms(
+    ub: np.ndarray,
+    i0: np.int64,
+    i1: np.int64,
+    start: np.int64,
+    key: np.uint64,
+    streams: np.ndarray,
+    design: np.ndarray,
+) -> None:
+    """Uniforms of draws ``start + i0 .. start + i1 - 1`` into ``ub[k, :]``, one row per stream.
+
+    Stream by stream over consecutive draws, so the counter-based generator runs as a
+    vector loop; the values are those of :func:`~mkba_sim.kernels.rng.stream_uniform`, or
+    the chunk's design rows ``design[i, k]`` when ``design`` is not empty.
+    """
+    if design.shape[0] > 0:
+        for k in range(streams.shape[0]):
+            for i in range(i0, i1):
+                ub[k, i - i0] = design[i, k]
+    else:
+        for k in range(streams.shape[0]):
+            for i in range(i0, i1):
+                ub[k, i - i0] = stream_uniform(key, streams[k], start + i)
+
+
+@njit(cache=True, nogil=True, error_model="numpy")
+def correlate(
+    ub: np.ndarray,
+    n_t: np.int64,
+    corr_members: np.ndarray,
+    corr_ptr: np.ndarray,
+    chol: np.ndarray,
+    chol_ptr: np.ndarray,
+    u: np.ndarray,
+    z: np.ndarray,
+) -> None:
+    """:func:`apply_copula` on each draw (column) of a sub-block's uniforms, in place."""
+    if corr_ptr.shape[0] < 2:
+        return
+    n_streams = ub.shape[0] - 1
+    for t in range(n_t):
+        for k in range(n_streams):
+            u[k] = ub[k, t]
+        apply_copula(u, corr_members, corr_ptr, chol, chol_ptr, z)
+        for k in range(n_streams):
+            ub[k, t] = u[k]
+
+
+@njit(cache=True, nogil=True, error_model="numpy")
+def fill_params(
+    pb: np.ndarray,
+    ub: np.ndarray,
+    n_t: np.int64,
+    codes: np.ndarray,
+    stream_of: np.ndarray,
+    fpar: np.ndarray,
+    ipar: np.ndarray,
+    pool: np.ndarray,
+) -> None:
+    """Parameter values ``pb[j, t]`` of a sub-block's draws from their uniforms.
+
+    One dispatch on the family code per parameter and sub-block, then a loop over the
+    draws that the compiler vectorises. A TABLE parameter is done in two passes: the bulk
+    interpolation for every draw, then :func:`q_table` again for the few draws whose
+    uniform lies in a tail; both give exactly ``q_table``'s value. The codes, parameters
+    and tables are data: no kernel is compiled per model for this step.
+    """
+    for j in range(codes.shape[0]):
+        code = codes[j]
+        k = stream_of[j]
+        if code == TABLE:
+            off = ipar[j, 0]
+            for t in range(n_t):
+                pb[j, t] = q_table_bulk(ub[k, t], pool, off)
+            for t in range(n_t):
+                if not (TB_EDGE <= ub[k, t] <= 1.0 - TB_EDGE):
+                    pb[j, t] = q_table(ub[k, t], pool, off)
+        elif code == FIXED:
+            v = fpar[j, 0]
+            for t in range(n_t):
+                pb[j, t] = v
+        elif code == UNIFORM:
+            a = fpar[j, 0]
+            w = fpar[j, 1] - fpar[j, 0]
+            for t in range(n_t):
+                pb[j, t] = a + ub[k, t] * w
+        elif code == DISCRETE:
+            for t in range(n_t):
+                pb[j, t] = q_discrete(ub[k, t], pool, ipar[j, 0], ipar[j, 1])
+        elif code == POSTERIOR:
+            for t in range(n_t):
+                pb[j, t] = q_posterior(ub[k, t], pool, ipar[j, 0], ipar[j, 1])
+        else:
+            for t in range(n_t):
+                pb[j, t] = math.nan

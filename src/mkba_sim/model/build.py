@@ -262,7 +262,7 @@ def _finite(v: float) -> bool:
 def _check_support(dist: Distribution, value: float, ctx: _Ctx, key: str) -> None:
     if isinstance(dist, Posterior | Discrete | EffectSize) or not dist.is_random:
         return
-    lo, hi = dist.scipy().support()
+    lo, hi = dist.support()
     if not lo - 1e-12 * abs(lo) <= value <= hi + 1e-12 * abs(hi):
         what = "a probability in [0, 1]" if (lo, hi) == (0.0, 1.0) else f"within [{lo}, {hi}]"
         raise ctx.error(key, f"{value} is outside the distribution's support; it must be {what}")

@@ -6,9 +6,8 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
 
-import numpy as np
-
 from mkba_sim.model.expressions import evaluate
+from mkba_sim.model.ledger import evaluate_ledger, ledger_of, ledger_weights
 from mkba_sim.model.types import Scenario
 
 __all__ = ["Totals", "evaluate_scenario", "published_inputs"]
@@ -16,7 +15,9 @@ __all__ = ["Totals", "evaluate_scenario", "published_inputs"]
 
 @dataclass(frozen=True)
 class Totals:
-    """Values of one scenario: every name, each item's yearly value and present value."""
+    """Values of one scenario: every name, each item's yearly value and present value,
+    the totals and the balances per stakeholder and per year (:mod:`mkba_sim.model.ledger`).
+    """
 
     names: dict[str, Any]
     item_values: dict[str, Any]
@@ -25,6 +26,8 @@ class Totals:
     costs: Any
     net: Any
     bcr: Any
+    stakeholders: dict[str, Any]
+    years: dict[int, Any]
 
     def quantity(self, name: str) -> Any:
         """``net``, ``benefits``, ``costs``, ``bcr``, an item's PV or any name's value."""
@@ -36,27 +39,25 @@ class Totals:
 
 
 def evaluate_scenario(scenario: Scenario, params: Mapping[str, Any]) -> Totals:
-    """Evaluate derived quantities, items and totals for ``params`` (name -> value)."""
+    """Evaluate derived quantities, items and the ledger for ``params`` (name -> value)."""
     env: dict[str, Any] = dict(scenario.populations)
     env.update(params)
     for d in scenario.derived:
         env[d.name] = evaluate(d.expr, env)
-    rate = scenario.settings.discount_rate
-    values: dict[str, Any] = {}
-    pv: dict[str, Any] = {}
-    benefits: Any = 0.0
-    costs: Any = 0.0
-    for it in scenario.items:
-        v = evaluate(it.expr, env)
-        values[it.name] = v
-        pv[it.name] = np.multiply(v, it.pv_weight(rate))
-        if it.side == "benefit":
-            benefits = benefits + pv[it.name]
-        else:
-            costs = costs + pv[it.name]
-    with np.errstate(divide="ignore", invalid="ignore"):
-        bcr = np.divide(benefits, costs)
-    return Totals(env, values, pv, benefits, costs, np.subtract(benefits, costs), bcr)
+    values = {it.name: evaluate(it.expr, env) for it in scenario.items}
+    ledger = ledger_of(scenario)
+    out = evaluate_ledger(ledger, ledger_weights(scenario, ledger), list(values.values()))
+    return Totals(
+        env,
+        values,
+        dict(zip(values, out["pv"], strict=True)),
+        out["benefits"],
+        out["costs"],
+        out["net"],
+        out["bcr"],
+        out["stakeholders"],
+        out["years"],
+    )
 
 
 def published_inputs(scenario: Scenario, column: str = "central") -> dict[str, float]:

@@ -28,6 +28,7 @@ __all__ = [
     "Num",
     "Ref",
     "evaluate",
+    "explain_non_finite",
     "fold",
     "names",
     "parse_expression",
@@ -295,15 +296,22 @@ _NP_FUNCS: dict[str, Callable[..., Any]] = {
 }
 
 
-def evaluate(node: Node, env: Mapping[str, Any]) -> Any:
-    """Evaluate with NumPy semantics (scalars or arrays broadcast; x/0 gives ±inf or nan)."""
+def evaluate(node: Node, env: Mapping[str, Any], consts: Mapping[int, float] | None = None) -> Any:
+    """Evaluate with NumPy semantics (scalars or arrays broadcast; x/0 gives ±inf or nan).
+
+    ``consts`` optionally maps ``id`` of a literal node to the value to use instead of
+    the literal's own (the engine passes constants as data). Works bottom-up without
+    recursion (:func:`fold`), so a long flat chain of terms is fine.
+    """
     with np.errstate(divide="ignore", invalid="ignore", over="ignore"):
-        return fold(node, lambda n, args: _apply(n, args, env))
+        return fold(node, lambda n, args: _apply(n, args, env, consts))
 
 
-def _apply(node: Node, args: list[Any], env: Mapping[str, Any]) -> Any:
+def _apply(
+    node: Node, args: list[Any], env: Mapping[str, Any], consts: Mapping[int, float] | None
+) -> Any:
     if isinstance(node, Num):
-        return node.value
+        return node.value if consts is None else consts.get(id(node), node.value)
     if isinstance(node, Ref):
         return env[node.name]
     if isinstance(node, Neg):
@@ -331,3 +339,71 @@ def _fold(f: Callable[[Any, Any], Any], args: list[Any]) -> Any:
     for a in args[1:]:
         acc = f(acc, a)
     return acc
+
+
+def _show(x: float) -> str:
+    return f"{x:.6g}"
+
+
+def explain_non_finite(
+    node: Node, env: Mapping[str, float], consts: Mapping[int, float] | None = None
+) -> str:
+    """Why ``node`` is NaN or ±inf for the scalar values in ``env``: the first operation
+    (innermost, left to right) whose operands are finite but whose result is not.
+
+    Returns a phrase such as ``"sqrt of a negative number (-0.31)"`` or ``"division by
+    zero (3 / 0)"``; ``"a non-finite input (x = nan)"`` when an input itself is not finite.
+    """
+    stack: list[tuple[Node, bool]] = [(node, False)]
+    values: dict[int, float] = {}
+    while stack:  # post-order without recursion
+        n, done = stack.pop()
+        kids: tuple[Node, ...] = ()
+        if isinstance(n, BinOp):
+            kids = (n.left, n.right)
+        elif isinstance(n, Neg):
+            kids = (n.operand,)
+        elif isinstance(n, Call):
+            kids = n.args
+        if not done and kids:
+            stack.append((n, True))
+            stack.extend((k, False) for k in reversed(kids))
+            continue
+        v = float(evaluate(n, env, consts))
+        values[id(n)] = v
+        if math.isfinite(v):
+            continue
+        if isinstance(n, Ref):
+            return f"a non-finite input ({n.name} = {v})"
+        args = [values[id(k)] for k in kids]
+        if not all(math.isfinite(a) for a in args):
+            continue  # propagated from below; the cause was reported there
+        return _why(n, args, v)
+    return "no non-finite value"
+
+
+def _why(n: Node, args: list[float], v: float) -> str:
+    if isinstance(n, Call):
+        a = args[0]
+        if n.func == "sqrt":
+            return f"sqrt of a negative number ({_show(a)})"
+        if n.func == "log":
+            return "log of zero" if a == 0 else f"log of a negative number ({_show(a)})"
+        if n.func == "exp":
+            return f"exp overflows ({_show(a)})"
+        return f"{n.func} gives {v}"
+    if isinstance(n, BinOp):
+        a, b = args
+        if n.op == "/":
+            if b == 0:
+                what = "0 / 0" if a == 0 else f"{_show(a)} / 0"
+                return f"division by zero ({what})"
+            return f"division overflows ({_show(a)} / {_show(b)})"
+        if n.op == "**":
+            if a < 0:
+                return f"a negative number to a fractional power ({_show(a)} ** {_show(b)})"
+            if a == 0 and b < 0:
+                return f"zero to a negative power (0 ** {_show(b)})"
+            return f"power overflows ({_show(a)} ** {_show(b)})"
+        return f"{n.op} overflows ({_show(a)} {n.op} {_show(b)})"
+    return f"gives {v}"

@@ -36,6 +36,7 @@ class SettingsSpec(_Strict):
     currency: str = "EUR"
     horizon_years: int = Field(ge=1, le=200)
     discount_rate: Number = Field(default=0.0225, ge=0.0, lt=1.0)
+    non_finite: Literal["stop", "drop"] = "stop"
     source: str = ""
     notes: str = ""
 

@@ -31,6 +31,7 @@ class Settings:
     horizon_years: int
     currency: str = "EUR"
     discount_rate: float = 0.0225
+    non_finite: str = "stop"  # see mkba_sim.model.ledger: "stop" or "drop"
     source: str = ""
     notes: str = ""
 

@@ -2,21 +2,33 @@
 
 from __future__ import annotations
 
+import math
 from collections.abc import Sequence
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from mkba_sim.analysis.replication import ReplicationRow
 from mkba_sim.model import Model
 from mkba_sim.results import Result
 
-__all__ = ["fmt_number", "replication_table", "run_summary"]
+if TYPE_CHECKING:
+    from mkba_sim.analysis.decision import AnalysisResult
+
+__all__ = ["analysis_summary", "fmt_number", "replication_table", "run_summary"]
 
 
 def fmt_number(x: float, decimals: int = 0) -> str:
-    """Thousands separators, fixed decimals; ``-0`` shown as ``0``."""
-    if x == 0:
-        x = 0.0
-    return f"{x:,.{decimals}f}"
+    """Thousands separators, fixed decimals; ``-0`` shown as ``0``; NaN as "undefined".
+
+    A non-finite value is never printed as if it were a number.
+    """
+    if math.isnan(x):
+        return "undefined"
+    if math.isinf(x):
+        return "+infinite" if x > 0 else "-infinite"
+    text = f"{x:,.{decimals}f}"
+    if text.startswith("-") and float(text.replace(",", "")) == 0:
+        text = text[1:]  # -0 (or a tiny negative rounded to 0) shown as 0
+    return text
 
 
 def replication_table(model: Model, rows: Sequence[ReplicationRow]) -> str:
@@ -50,7 +62,7 @@ def replication_table(model: Model, rows: Sequence[ReplicationRow]) -> str:
         line(["-" * w for w in widths]),
     ]
     out += [line(b) for b in body]
-    n_ok = sum(r.difference == 0 for r in rows)
+    n_ok = sum(r.matches for r in rows)
     out += ["", f"{n_ok} of {len(rows)} published figures reproduced exactly."]
     notes = [r for r in rows if r.note and r.column == "central"]
     if notes:
@@ -95,12 +107,28 @@ def run_summary(result: Result) -> str:
     out = [
         f"{doc['model']['title']} — {run['draws']:,} draws ({run['sampler']}, seed "
         f"{run['seed']}), prices {doc['model']['price_year']} {cur}",
-        "",
     ]
+    if run["stopped_early"]:
+        out.append("Stopped early: the precision target was met before the draws asked for.")
+    if run["overrides"]:
+        out.append(
+            "Overrides for this run: "
+            + ", ".join(f"{k} = {v}" for k, v in run["overrides"].items())
+        )
+    out.append("")
     for name, s in doc["scenarios"].items():
         net, bcr = s["net"], s["bcr"]
         p, pm = s["p_net_positive"], s["p_net_positive_mcse"]
         out.append(f"Scenario {name}: {s['description']}")
+        if s["n_dropped"]:
+            share = s["n_dropped"] / run["draws"]
+            out.append(
+                f"  dropped            {s['n_dropped']:,} draws ({share:.2%}) with a non-finite "
+                f"value; every figure below is over the {s['n_kept']:,} kept draws"
+            )
+        if p is None:
+            out += ["  no draw kept: every draw had a non-finite value", ""]
+            continue
         out.append(f"  P(net > 0)         {p:.2%} ± {pm:.3%} (MCSE)")
         out.append(
             f"  net balance        mean {fmt_number(net['mean'])} "
@@ -123,9 +151,143 @@ def run_summary(result: Result) -> str:
             out.append(
                 f"    {sign} {item:<{width}} {fmt_number(v['mean']):>14}  ({v['stakeholder']})"
             )
+        if s["stakeholders"]:
+            out.append("  balance per stakeholder (mean, 90% interval, P(> 0)):")
+            width = max(len(k) for k in s["stakeholders"])
+            for k, v in s["stakeholders"].items():
+                out.append(
+                    f"    {k:<{width}} {fmt_number(v['mean']):>14}  "
+                    f"{_interval(v['interval90']):<28} {v['p_positive']:.1%}"
+                )
         out.append("")
     if doc["pm"]:
         out.append("Not monetised (PM): " + "; ".join(p["name"] for p in doc["pm"]))
     out += [_posterior_line(p) for p in doc["posteriors"]]
     out.append(f"Quantiles: {run['quantile_method']}. {run['draws_per_second']:,.0f} draws/s.")
+    return "\n".join(out)
+
+
+def _table(head: Sequence[str], rows: Sequence[Sequence[str]], right: set[int]) -> list[str]:
+    widths = [max(len(str(x)) for x in col) for col in zip(head, *rows, strict=True)]
+
+    def line(cells: Sequence[str]) -> str:
+        return "  ".join(
+            c.rjust(w) if i in right else c.ljust(w)
+            for i, (c, w) in enumerate(zip(cells, widths, strict=True))
+        ).rstrip()
+
+    return [line(head), line(["-" * w for w in widths])] + [line(r) for r in rows]
+
+
+def _n(x: float | None, decimals: int = 0) -> str:
+    return "n/a" if x is None else fmt_number(x, decimals)
+
+
+def _pct(x: float | None) -> str:
+    return "n/a" if x is None else f"{x:.1%}"
+
+
+def _g(x: float | None) -> str:
+    return "n/a" if x is None else f"{x:.4g}"
+
+
+def analysis_summary(result: AnalysisResult) -> str:
+    """A readable summary of a decision analysis (``mkba-sim analyse``)."""
+    d = result.to_dict()
+    cur = d["model"]["currency"] or ""
+    out = [
+        f"Decision analysis of {d['model']['title']!r}, scenario {d['scenario']} — "
+        f"{d['run']['draws']:,} draws, seed {d['run']['seed']}",
+        f"E[net] {_n(d['net_mean'])} {cur}; P(net > 0) {_pct(d['p_net_positive'])}",
+        "",
+    ]
+    if d["tornado"]:
+        out.append(
+            "Tornado: each input at its 5th / 95th percentile, the others at their "
+            "distributions (E[net], P(net > 0)) and at their published values (point):"
+        )
+        rows: list[tuple[str, ...]] = []
+        for r in d["tornado"]:
+            flags = ("crosses 0 " if r["crosses_zero"] else "") + (
+                "low input gives higher" if r["low_gives_higher"] else ""
+            )
+            rows.append(
+                (
+                    r["input"],
+                    f"{_g(r['value'][0])} / {_g(r['value'][1])}",
+                    f"{_n(r['net_mean'][0])} / {_n(r['net_mean'][1])}",
+                    f"{_pct(r['p_positive'][0])} / {_pct(r['p_positive'][1])}",
+                    f"{_n(r['net_point'][0])} / {_n(r['net_point'][1])}",
+                    _n(r["swing"]),
+                    flags.strip(),
+                )
+            )
+        out += _table(
+            ("input", "low / high value", "E[net]", "P(net > 0)", "point net", "swing", "flags"),
+            rows,
+            {5},
+        )
+        out.append(f"(point net with every input at its published value: {_n(d['point_net'])})")
+        out += ["", "Global sensitivity and value of information per input:"]
+        rows = []
+        for r in d["tornado"]:
+            rows.append(
+                (
+                    r["input"],
+                    _pct(r["variance_share"]),
+                    f"{_n(r['evppi'])} ± {_n(r['evppi_se'])}",
+                    _g(r.get("delta")) if "delta" in r else "",
+                )
+            )
+        head = (
+            "input",
+            "variance share",
+            f"EVPPI ({cur})",
+            "delta" if "delta" in d["tornado"][0] else "",
+        )
+        out += _table(head, rows, {1, 2})
+        if d["groups"] and "sobol_first" in d["groups"][0]:
+            out += ["", "Sobol' indices of independent groups (reruns with re-seeded inputs):"]
+            rows = [
+                (
+                    str(g["group"]),
+                    f"{_g(g['sobol_first'])} ± {_g(g['sobol_first_se'])}",
+                    f"{_g(g['sobol_total'])} ± {_g(g['sobol_total_se'])}",
+                    _n(g["evppi"]),
+                )
+                for g in d["groups"]
+            ]
+            out += _table(("group", "first order", "total", f"EVPPI ({cur})"), rows, {1, 2, 3})
+    e = d["evpi"]
+    out += [
+        "",
+        f"EVPI (fund / not fund): {_n(e['per_decision'])} {cur} ± {_n(e['mcse'])} per "
+        f"decision; population: {_n(e['population'])} {cur} ({e['population_note']}).",
+        "",
+    ]
+    be = d["break_even"]
+    out.append(
+        f"Break-even programme cost (all costs replaced by one total): E[net] = 0 at "
+        f"{_n(be['cost_mean'])} {cur}; P(net > 0) = 50% / 80% / 95% at "
+        + " / ".join(_n(be["cost_at_p"][k]) for k in ("0.5", "0.8", "0.95"))
+        + f" {cur} (current costs: {_n(be['current_cost_mean'])})."
+    )
+    if "sweep" in d:
+        sw = d["sweep"]
+        at = " / ".join(_g(sw["break_even_at_p"][k]) for k in ("0.5", "0.8", "0.95"))
+        out.append(
+            f"Sweep of {sw['input']}: E[net] = 0 at {_g(sw['break_even_mean'])} "
+            f"({sw['break_even_status']}); P(net > 0) = 50% / 80% / 95% at {at}."
+        )
+    out += ["", "Balance per stakeholder (mean, 90% interval, P(> 0)):"]
+    rows = [
+        (
+            k,
+            _n(v["mean"]),
+            f"[{_n(v['interval90'][0])}, {_n(v['interval90'][1])}]",
+            _pct(v["p_positive"]),
+        )
+        for k, v in d["stakeholders"].items()
+    ]
+    out += _table(("stakeholder", "mean", "90% interval", "P(> 0)"), rows, {1})
     return "\n".join(out)

@@ -1,0 +1,75 @@
+"""Block statistics of a sub-block of per-draw values, driven by the statistics plan.
+
+The generated model kernel writes each draw's *series* values (item PVs, totals, ratio,
+balances) into a buffer ``sv[series, t]`` and whether each scenario's draw was kept into
+``ok[scenario, t]``; :func:`accumulate` then adds them to the block's statistics, series
+by series in draw order — the same additions, in the same order, as a loop over draws.
+It is compiled once for mkba_sim, not per model (see :mod:`mkba_sim.engine.stats`).
+"""
+
+from __future__ import annotations
+
+import numpy as np
+from numba import njit
+
+__all__ = ["accumulate"]
+
+
+@njit(cache=True, nogil=True, error_model="numpy")
+def accumulate(
+    sv: np.ndarray,
+    ok: np.ndarray,
+    n_t: np.int64,
+    series_scenario: np.ndarray,
+    shift: np.ndarray,
+    exceed: np.ndarray,
+    thr: np.ndarray,
+    hist: np.ndarray,
+    hist_lo: np.ndarray,
+    hist_scale: np.ndarray,
+    defined: np.ndarray,
+    n_exceed: np.int64,
+    bs: np.ndarray,
+    bc: np.ndarray,
+    lh: np.ndarray,
+) -> None:
+    """Add draws ``0 .. n_t - 1`` of ``sv`` to the block's sums ``bs``, counts ``bc`` and
+    this thread's histograms ``lh``.
+
+    For series *i* of scenario *s*, only draws with ``ok[s, t]`` count; a series with
+    ``defined[i] >= 0`` (the ratio) counts only where it is not NaN, and that count goes
+    to ``bc[n_exceed + defined[i]]``. ``bs[i]`` holds the sum and sum of squares of
+    ``x - shift[i]``; ``bc[exceed[i]]`` counts ``x > thr[exceed[i]]``; histogram
+    ``hist[i]`` puts ``x`` into bin ``floor(clamp((x - lo) scale, -1, n_bins - 2) + 1)``:
+    bin 0 below the range, the last bin above it.
+    """
+    top = lh.shape[1] - 2.0
+    for i in range(sv.shape[0]):
+        s = series_scenario[i]
+        zs = shift[i]
+        e = exceed[i]
+        h = hist[i]
+        d = defined[i]
+        th = thr[e] if e >= 0 else 0.0
+        hl = hist_lo[h] if h >= 0 else 0.0
+        hs = hist_scale[h] if h >= 0 else 1.0
+        sa = bs[i, 0]
+        sq = bs[i, 1]
+        for t in range(n_t):
+            if not ok[s, t]:
+                continue
+            x = sv[i, t]
+            if d >= 0:
+                if x != x:
+                    continue
+                bc[n_exceed + d] += 1
+            xs = x - zs
+            sa += xs
+            sq += xs * xs
+            if e >= 0 and x > th:
+                bc[e] += 1
+            if h >= 0:
+                f = min(max((x - hl) * hs, -1.0), top)
+                lh[h, int(f + 1.0)] += 1
+        bs[i, 0] = sa
+        bs[i, 1] = sq

@@ -1,0 +1,222 @@
+"""The ledger's one definition: present values, totals, ratio, balances and non-finite policy.
+
+Every path that turns item values into a balance uses this module: replication
+(:func:`mkba_sim.model.evaluate_scenario`), the NumPy reference path and the generated
+numba kernel (whose source is emitted from the same :class:`Ledger` and whose ratio is
+:func:`bcr` compiled by numba). The arithmetic, in this order:
+
+* an item's **present value** is its yearly value times its PV weight,
+  ``pv_k = value_k * weight_k`` (:meth:`~mkba_sim.model.Item.pv_weight`: decay and
+  discounting over the item's years);
+* **benefits** and **costs** are the sums of the present values on each side, in item
+  order, starting from 0; **net** is ``benefits - costs``;
+* the **benefit-cost ratio** is ``benefits / costs`` when ``costs > 0`` and *undefined*
+  otherwise (reported as NaN and counted as "not defined", never as ±inf): a ratio over
+  zero or negative costs has no decision meaning (Boardman et al. 2018, *Cost-Benefit
+  Analysis: Concepts and Practice*, 5th ed., §2.3, on why the net balance, not the ratio,
+  decides);
+* a **stakeholder balance** is the signed sum (benefits +, costs −) of the present values
+  of that stakeholder's items, in item order;
+* the **balance of year t** is the signed sum of ``value_k * factor_k(t)`` over the items
+  listed in year *t*, with ``factor_k(t)`` the decay times discount factor of that year
+  (:meth:`~mkba_sim.model.Item.year_factors`); the years' balances add up to ``net``.
+
+Non-finite policy (:data:`NON_FINITE_POLICIES`): a draw in which any derived quantity or
+item value is NaN or ±inf is an error by default (``"stop"``: the run stops naming the
+quantity, scenario, draw and input values); with ``[model] non_finite = "drop"`` such
+draws are dropped from every statistic of that scenario and the count is reported. An
+undefined ratio (costs ≤ 0) is not a non-finite value: it is a documented state of the
+ratio alone.
+
+The weights are *numbers* (:func:`ledger_weights`); the index lists of :class:`Ledger`
+are *structure*: changing a discount rate or decay changes the weights, not the kernel.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
+from typing import Any
+
+import numpy as np
+
+from mkba_sim.model.types import Scenario
+
+__all__ = [
+    "NON_FINITE_POLICIES",
+    "TOTALS",
+    "Balance",
+    "Ledger",
+    "LedgerWeights",
+    "bcr",
+    "bcr_array",
+    "evaluate_ledger",
+    "ledger_of",
+    "ledger_weights",
+]
+
+TOTALS = ("benefits", "costs", "net")
+NON_FINITE_POLICIES = ("stop", "drop")
+
+
+def bcr(benefits: float, costs: float) -> float:
+    """Benefit-cost ratio of one draw: ``benefits / costs`` if ``costs > 0``, else NaN.
+
+    Written in plain Python so that the generated kernel compiles this very function.
+    """
+    if costs > 0.0:
+        return benefits / costs
+    return math.nan
+
+
+def bcr_array(benefits: Any, costs: Any) -> Any:
+    """:func:`bcr` element-wise for arrays (or scalars): NaN where ``costs <= 0``."""
+    b = np.asarray(benefits, dtype=np.float64)
+    c = np.asarray(costs, dtype=np.float64)
+    positive = c > 0.0
+    with np.errstate(divide="ignore", invalid="ignore"):
+        out = np.where(positive, b / np.where(positive, c, 1.0), math.nan)
+    return out if out.ndim else float(out)
+
+
+@dataclass(frozen=True)
+class Balance:
+    """A signed sum over items: ``terms`` are ``(item index, +1 or -1)`` in item order.
+
+    For ``kind == "year"`` the ``m``-th term uses the ``m``-th year coefficient of the
+    balance (see :class:`LedgerWeights`); otherwise each term is the item's present value.
+    """
+
+    kind: str  # "stakeholder" or "year"
+    name: str
+    terms: tuple[tuple[int, int], ...]
+
+
+@dataclass(frozen=True)
+class Ledger:
+    """The structure of one scenario's ledger: which item goes where, no numbers."""
+
+    items: tuple[str, ...]
+    is_benefit: tuple[bool, ...]
+    stakeholders: tuple[Balance, ...]
+    years: tuple[Balance, ...]
+
+    @property
+    def benefit_items(self) -> tuple[int, ...]:
+        """Indices of the benefit items, in item order."""
+        return tuple(k for k, b in enumerate(self.is_benefit) if b)
+
+    @property
+    def cost_items(self) -> tuple[int, ...]:
+        """Indices of the cost items, in item order."""
+        return tuple(k for k, b in enumerate(self.is_benefit) if not b)
+
+
+@dataclass(frozen=True)
+class LedgerWeights:
+    """The numbers of one scenario's ledger.
+
+    ``pv`` [K]: PV weight of each item; ``year`` [sum of terms of the year balances]:
+    the factor of each year-balance term, in the order of :attr:`Ledger.years`.
+    """
+
+    pv: np.ndarray
+    year: np.ndarray
+
+
+def ledger_of(scenario: Scenario) -> Ledger:
+    """The ledger structure of ``scenario``: stakeholders sorted, years 1..horizon."""
+    items = scenario.items
+    stake = sorted({it.stakeholder for it in items})
+    stakeholders = tuple(
+        Balance(
+            "stakeholder",
+            s,
+            tuple(
+                (k, 1 if it.side == "benefit" else -1)
+                for k, it in enumerate(items)
+                if it.stakeholder == s
+            ),
+        )
+        for s in stake
+    )
+    years = tuple(
+        Balance(
+            "year",
+            str(t),
+            tuple(
+                (k, 1 if it.side == "benefit" else -1)
+                for k, it in enumerate(items)
+                if t in it.years
+            ),
+        )
+        for t in range(1, scenario.settings.horizon_years + 1)
+    )
+    return Ledger(
+        tuple(it.name for it in items),
+        tuple(it.side == "benefit" for it in items),
+        stakeholders,
+        years,
+    )
+
+
+def ledger_weights(scenario: Scenario, ledger: Ledger | None = None) -> LedgerWeights:
+    """The PV weights and year factors of ``scenario`` (its discount rate and decays)."""
+    ledger = ledger or ledger_of(scenario)
+    rate = scenario.settings.discount_rate
+    pv = np.array([it.pv_weight(rate) for it in scenario.items], dtype=np.float64)
+    factors = [it.year_factors(rate) for it in scenario.items]
+    year = [factors[k][int(b.name)][1] for b in ledger.years for k, _ in b.terms]
+    return LedgerWeights(pv, np.array(year, dtype=np.float64))
+
+
+def evaluate_ledger(
+    ledger: Ledger, weights: LedgerWeights, values: Sequence[Any]
+) -> dict[str, Any]:
+    """Every balance from the items' yearly ``values`` (scalars or arrays of draws).
+
+    Returns a dict with ``pv`` (list per item), ``benefits``, ``costs``, ``net``, ``bcr``,
+    ``stakeholders`` (name -> balance) and ``years`` (year -> balance): the arithmetic of
+    the module docstring, operation for operation as the generated kernel does it.
+    """
+    pv = [np.multiply(v, weights.pv[k]) for k, v in enumerate(values)]
+    benefits: Any = 0.0
+    costs: Any = 0.0
+    for k, is_b in enumerate(ledger.is_benefit):
+        if is_b:
+            benefits = benefits + pv[k]
+        else:
+            costs = costs + pv[k]
+    stakeholders: dict[str, Any] = {}
+    for bal in ledger.stakeholders:
+        acc: Any = 0.0
+        for k, sign in bal.terms:
+            acc = acc + pv[k] if sign > 0 else acc - pv[k]
+        stakeholders[bal.name] = acc
+    years: dict[int, Any] = {}
+    m = 0
+    for bal in ledger.years:
+        acc = 0.0
+        for k, sign in bal.terms:
+            term = np.multiply(values[k], weights.year[m])
+            acc = acc + term if sign > 0 else acc - term
+            m += 1
+        years[int(bal.name)] = acc
+    return {
+        "pv": pv,
+        "benefits": benefits,
+        "costs": costs,
+        "net": np.subtract(benefits, costs),
+        "bcr": bcr_array(benefits, costs),
+        "stakeholders": stakeholders,
+        "years": years,
+    }
+
+
+def first_non_finite(values: Mapping[str, Any]) -> str | None:
+    """The first name (in mapping order) whose value is NaN or ±inf anywhere, or None."""
+    for name, v in values.items():
+        if not np.all(np.isfinite(v)):
+            return name
+    return None
