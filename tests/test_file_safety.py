@@ -204,7 +204,11 @@ def test_interrupted_run_exits_130_and_leaves_nothing(
     first = proc.stderr.readline()  # the time estimate: the run is under way
     assert "will take about" in first and "Ctrl-C" in first, first
     proc.send_signal(sig)
-    stdout, rest = proc.communicate(timeout=60)
+    try:
+        stdout, rest = proc.communicate(timeout=60)
+    finally:
+        if proc.poll() is None:
+            proc.kill()
     assert proc.returncode == 130
     assert rest.strip().splitlines() == ["mkba-sim: interrupted; nothing was saved"]
     assert stdout == ""

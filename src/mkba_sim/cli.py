@@ -14,6 +14,7 @@ import json
 import os
 import signal
 import sys
+import threading
 import time
 import warnings
 from collections.abc import Callable, Sequence
@@ -313,10 +314,10 @@ def _cmd_analyse(args: argparse.Namespace) -> int:
     model = _load(args.model)
     if args.out:
         try:
-            if not str(args.out).lower().endswith(".nc"):
-                raise MkbaError(f"{args.out}: an analysis is saved as NetCDF; use a .nc name")
             inputs = model_inputs(model.path, draws_files(model))
             check_output_path(args.out, inputs=inputs, force=args.force, make_parents=False)
+            if not str(args.out).lower().endswith(".nc"):
+                raise MkbaError(f"{args.out}: an analysis is saved as NetCDF; use a .nc name")
         except MkbaError as exc:
             raise MkbaError(f"--out {exc}") from None
     options = AnalysisOptions(
@@ -652,16 +653,25 @@ def main(argv: Sequence[str] | None = None) -> int:
     except KeyboardInterrupt:
         what = "" if args.saved else "; nothing was saved"
         print(f"mkba-sim: interrupted{what}", file=sys.stderr)
+        if argv is None and threading.active_count() > 1:
+            # as a command: end now. Worker threads of the interrupted run may wait for
+            # buffers the main thread no longer returns, and Python's exit would wait for
+            # them forever. Temporary output files were removed on the way here.
+            with contextlib.suppress(Exception):
+                sys.stdout.flush()
+                sys.stderr.flush()
+            os._exit(130)
         return 130
     except BrokenPipeError:
         _quiet_stdout()
         return 141
     except (RecursionError, SyntaxError):
         # the model layer accepts chains of up to 1,000 terms; the kernel generator
-        # (engine/codegen.py) cannot yet emit chains longer than about 190 terms
+        # (engine/codegen.py) cannot yet emit a chain (or a ledger) longer than about 190
         print(
-            f"mkba-sim: error: {getattr(args, 'model', '')}: an expression is too long or "
-            "nested too deeply for the compiled kernel; split it into [derived] quantities",
+            f"mkba-sim: error: {getattr(args, 'model', '')}: the model is too large for the "
+            "generated kernel (an expression chain or a ledger of more than about 190 terms); "
+            "split long expressions into [derived] quantities",
             file=sys.stderr,
         )
         return 2
