@@ -18,6 +18,7 @@ install: $(STAMP)
 
 run: $(STAMP)
 	$(BIN)/mkba-sim replicate models/nazorg_plus.toml
+	mkdir -p out
 	$(BIN)/mkba-sim run models/nazorg_plus.toml --draws 1000000 --seed 1 --out out/nazorg_plus.nc
 
 lint: $(STAMP)

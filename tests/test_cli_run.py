@@ -53,6 +53,9 @@ def test_run_json_identical_for_one_and_two_threads(tmp_path: Path) -> None:
 
 def test_run_text_output_and_saved_result(tmp_path: Path) -> None:
     out = tmp_path / "sub" / "r.nc"
+    missing = run_cli("run", str(REFERENCE), "--draws", "50000", "--out", str(out))
+    assert missing.returncode == 2 and "does not exist" in missing.stderr  # docs/files.md
+    out.parent.mkdir()
     proc = run_cli("run", str(REFERENCE), "--draws", "50000", "--seed", "2", "--out", str(out))
     assert proc.returncode == 0, proc.stderr
     assert "P(net > 0)" in proc.stdout

@@ -20,6 +20,7 @@ RULES: dict[str, tuple[set[str], set[str]]] = {
         {"numpy", "numba", "scipy", "xarray"},
     ),
     "results": (set(), {"numpy", "xarray"}),
+    "resources": ({"model", "errors"}, set()),
     "analysis": (
         {"analysis", "model", "results", "errors", "distributions"},
         {"numpy", "SALib", "xarray", "scipy"},

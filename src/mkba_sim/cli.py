@@ -1,30 +1,145 @@
 """The ``mkba-sim`` command: a thin shell over the public API.
 
-Errors of the :class:`~mkba_sim.errors.MkbaError` family are printed as one line on
-stderr, without a traceback, and the exit status is 2.
+Errors of the :class:`~mkba_sim.errors.MkbaError` family and bad arguments are printed
+as one line on stderr, without a traceback, and the exit status is 2. Ctrl-C (SIGINT)
+and SIGTERM stop a run with one line and exit status 130, leaving no partial output; a
+closed pipe (``mkba-sim replicate ... | head``) ends quietly with status 141.
 """
 
 from __future__ import annotations
 
 import argparse
+import contextlib
 import json
+import os
+import signal
 import sys
-from collections.abc import Sequence
-from typing import Any
+import threading
+import time
+import warnings
+from collections.abc import Callable, Sequence
+from decimal import Decimal, InvalidOperation
+from types import FrameType
+from typing import Any, NoReturn
 
 import mkba_sim
-from mkba_sim.errors import MkbaError
+from mkba_sim.errors import MkbaError, ModelFileError, ModelWarning
 
-__all__ = ["main"]
+__all__ = ["build_parser", "main"]
 
 REPLICATION_SCHEMA = "mkba_sim.replication/1"
+VALIDATION_SCHEMA = "mkba_sim.validate/1"
+MAX_CLI_DRAWS = 10**15
+ESTIMATE_AFTER_SECONDS = 30.0
+"""A run expected to take longer than this announces its estimated time on stderr."""
+
+_DESCRIPTION = "Probabilistic social cost-benefit analysis (MKBA): validate, replicate, simulate."
+
+
+class _Parser(argparse.ArgumentParser):
+    """An argument parser whose errors are one line naming the option."""
+
+    def error(self, message: str) -> NoReturn:
+        self.exit(2, f"{self.prog}: error: {message} (see {self.prog} --help)\n")
+
+
+# --------------------------------------------------------------------------- arguments
+
+
+def _decimal(text: str) -> Decimal:
+    t = text.strip().replace("_", "")
+    if len(t) > 100:
+        raise argparse.ArgumentTypeError(f"not a number: {text[:20]!r}... (too long)")
+    try:
+        d = Decimal(t)
+    except (InvalidOperation, ArithmeticError):
+        raise argparse.ArgumentTypeError(f"not a number: {text!r}") from None
+    if not d.is_finite():
+        raise argparse.ArgumentTypeError(f"must be a finite number, got {text!r}")
+    return d
+
+
+def _integer(low: int, high: int) -> Callable[[str], int]:
+    """An argparse type: a whole number in [low, high] (``1000000``, ``1e6``, ``1_000``)."""
+
+    def parse(text: str) -> int:
+        d = _decimal(text)
+        try:
+            whole = d == d.to_integral_value()
+        except (InvalidOperation, ArithmeticError):
+            whole = False
+        if not whole:
+            raise argparse.ArgumentTypeError(f"must be a whole number, got {text!r}")
+        if d.is_signed() and low >= 0:
+            raise argparse.ArgumentTypeError(f"must not be negative, got {text!r}")
+        if d < low or d > high:
+            raise argparse.ArgumentTypeError(f"must be between {low:,} and {high:,}, got {text!r}")
+        return int(d)
+
+    parse.__name__ = "integer"  # argparse names the type in some messages
+    return parse
+
+
+def _positive_float(text: str) -> float:
+    d = _decimal(text)
+    value = float(d)
+    if d <= 0 or not 0.0 < value < float("inf"):
+        raise argparse.ArgumentTypeError(f"must be a positive finite number, got {text!r}")
+    return value
+
+
+def _size(text: str) -> int:
+    from mkba_sim.resources import parse_size
+
+    try:
+        return parse_size(text)
+    except ValueError as exc:
+        raise argparse.ArgumentTypeError(str(exc)) from None
+
+
+# --------------------------------------------------------------------------- commands
+
+
+def _load(path: str) -> mkba_sim.Model:
+    """Load a model and print its warnings (one line each) on stderr."""
+    model = mkba_sim.load_model(path)
+    for w in model.warnings:
+        print(f"mkba-sim: warning: {w}", file=sys.stderr)
+    return model
 
 
 def _cmd_validate(args: argparse.Namespace) -> int:
     from mkba_sim.analysis.replication import check_published
+    from mkba_sim.io.posteriors import check_draws_files
 
-    model = mkba_sim.load_model(args.model)
-    check_published(model)  # a non-finite value at the published values is an error
+    try:
+        model = _load(args.model)
+        check_published(model)  # a non-finite value at the published values is an error
+        check_draws_files(model, allow_outside_files=args.allow_outside_files)
+    except MkbaError as exc:
+        if args.json:
+            err: dict[str, Any] = {"message": str(exc)}
+            if isinstance(exc, ModelFileError):
+                err = {"file": exc.path, "key": exc.key, "problem": exc.problem, **err}
+            doc = {"schema": VALIDATION_SCHEMA, "model": {"path": args.model}, "valid": False}
+            print(json.dumps({**doc, "error": err}, indent=2))
+        raise
+    if args.json:
+        print(
+            json.dumps(
+                {
+                    "schema": VALIDATION_SCHEMA,
+                    "model": {"path": model.path, "title": model.title, "sha256": model.sha256},
+                    "valid": True,
+                    "parameters": len(model.base.parameters),
+                    "items": len(model.base.items),
+                    "scenarios": list(model.scenarios),
+                    "warnings": list(model.warnings),
+                },
+                indent=2,
+            )
+        )
+        return 0
     n_par = len(model.base.parameters)
     print(
         f"{args.model}: valid — {model.title!r}: {n_par} parameters, "
@@ -36,7 +151,7 @@ def _cmd_validate(args: argparse.Namespace) -> int:
 def _cmd_replicate(args: argparse.Namespace) -> int:
     from mkba_sim.analysis.replication import check_published
 
-    model = mkba_sim.load_model(args.model)
+    model = _load(args.model)
     check_published(model)
     rows = mkba_sim.replicate(model, scenario=args.scenario)
     if args.json:
@@ -54,44 +169,84 @@ def _cmd_replicate(args: argparse.Namespace) -> int:
     return 0 if all(r.matches for r in rows) else 1
 
 
-def _progress(enabled: bool) -> Any:
-    """A rich progress bar on stderr that appears only once a run takes over a second."""
-    if not enabled or not sys.stderr.isatty():
-        return None
-    import time
+class _Progress:
+    """Progress of a run: an estimate line for long runs, a rich bar on a terminal.
 
-    from rich.progress import BarColumn, Progress, TextColumn, TimeRemainingColumn
+    Called as ``progress(done, total)`` after each chunk. The rate is measured between
+    the first two calls (after compilation and the pilot), so the estimate is honest.
+    """
 
-    bar = Progress(
-        TextColumn("simulating"),
-        BarColumn(),
-        TextColumn("{task.completed:,}/{task.total:,} draws"),
-        TimeRemainingColumn(),
-        transient=True,
-    )
-    state: dict[str, Any] = {"t0": time.perf_counter(), "task": None}
+    def __init__(self, bar: bool) -> None:
+        self.want_bar = bar and sys.stderr.isatty()
+        self.bar: Any = None
+        self.task: Any = None
+        self.first: tuple[float, int] | None = None
+        self.announced = False
 
-    def update(done: int, total: int) -> None:
-        if state["task"] is None:
-            if time.perf_counter() - state["t0"] < 1.0 or done >= total:
-                return
-            bar.start()
-            state["task"] = bar.add_task("run", total=total)
-        bar.update(state["task"], completed=done)
-        if done >= total:
-            bar.stop()
+    def __call__(self, done: int, total: int) -> None:
+        now = time.perf_counter()
+        if self.first is None:
+            self.first = (now, done)
+            return
+        t1, d1 = self.first
+        if not self.announced and done > d1 and now > t1:
+            self.announced = True
+            rate = (done - d1) / (now - t1)
+            left = (total - done) / rate
+            if left > ESTIMATE_AFTER_SECONDS:
+                from mkba_sim.resources import format_duration
 
-    update.stop = bar.stop  # type: ignore[attr-defined]
-    return update
+                print(
+                    f"mkba-sim: {total:,} draws will take about {format_duration(left)} more "
+                    f"({rate / 1e6:,.1f} M draws/s); Ctrl-C stops the run without saving",
+                    file=sys.stderr,
+                )
+                if self.want_bar:
+                    self._start(total)
+        if self.bar is not None:
+            self.bar.update(self.task, completed=done)
+
+    def _start(self, total: int) -> None:
+        from rich.console import Console
+        from rich.progress import BarColumn, Progress, TextColumn, TimeRemainingColumn
+
+        self.bar = Progress(
+            TextColumn("simulating"),
+            BarColumn(),
+            TextColumn("{task.completed:,}/{task.total:,} draws"),
+            TimeRemainingColumn(),
+            transient=True,
+            console=Console(stderr=True),
+        )
+        self.bar.start()
+        self.task = self.bar.add_task("run", total=total)
+
+    def stop(self) -> None:
+        if self.bar is not None:
+            self.bar.stop()
+            self.bar = None
 
 
 def _cmd_run(args: argparse.Namespace) -> int:
+    from mkba_sim.io.posteriors import draws_files
+    from mkba_sim.io.results import check_output_path, model_inputs
     from mkba_sim.report.text import run_summary
 
-    progress = _progress(not args.json)
+    model = _load(args.model)
+    if args.out:
+        inputs = model_inputs(model.path, draws_files(model))
+        try:
+            check_output_path(args.out, inputs=inputs, force=args.force, make_parents=False)
+        except MkbaError as exc:
+            raise MkbaError(f"--out {exc}") from None
+    if args.keep_draws:
+        from mkba_sim.resources import check_kept_draws
+
+        check_kept_draws(model, args.draws, args.scenario, args.memory_limit)
+    progress = _Progress(bar=not args.json)
     try:
         result = mkba_sim.simulate(
-            args.model,
+            model,
             draws=args.draws,
             seed=args.seed,
             threads=args.threads,
@@ -105,27 +260,66 @@ def _cmd_run(args: argparse.Namespace) -> int:
             overrides=dict(args.overrides or []),
             progress=progress,
             strict=not args.no_strict,
+            allow_outside_files=args.allow_outside_files,
         )
     finally:
-        if progress is not None:
-            progress.stop()
+        progress.stop()
     if args.out:
-        mkba_sim.save_result(result, args.out)
+        mkba_sim.save_result(result, args.out, force=args.force, make_parents=False)
+        args.saved = True
     if args.json:
         doc = result.to_dict()
         doc["output"] = args.out
         print(json.dumps(doc, indent=2))
     else:
         print(run_summary(result))
+        note = _precision_note(args, result.to_dict())
+        if note:
+            print(note)
         if args.out:
             print(f"\nSaved to {args.out}")
     return 0
 
 
+def _precision_note(args: argparse.Namespace, doc: dict[str, Any]) -> str:
+    """One line saying whether precision targets were met when the run used every draw."""
+    targets = []
+    if args.target_mcse_p is not None:
+        targets.append(f"MCSE of P(net > 0) ≤ {args.target_mcse_p:g}")
+    if args.target_mcse_mean is not None:
+        targets.append(f"MCSE of the mean net balance ≤ {args.target_mcse_mean:g}")
+    if not targets:
+        return ""
+    done = int(doc["run"]["draws"])
+    what = " and ".join(targets)
+    if done < args.draws:
+        return ""  # run_summary says "Stopped early: ..."
+    met = all(
+        (args.target_mcse_p is None or (s["p_net_positive_mcse"] or 0.0) <= args.target_mcse_p)
+        and (args.target_mcse_mean is None or (s["net"]["mcse"] or 0.0) <= args.target_mcse_mean)
+        for s in doc["scenarios"].values()
+    )
+    if met:
+        return f"Precision target ({what}) reached at the maximum of {done:,} draws."
+    return f"Precision target ({what}) NOT reached within {done:,} draws; raise --draws."
+
+
 def _cmd_analyse(args: argparse.Namespace) -> int:
     from mkba_sim.analysis.decision import AnalysisOptions
+    from mkba_sim.io.atomic import atomic_path
+    from mkba_sim.io.posteriors import draws_files
+    from mkba_sim.io.results import check_output_path, model_inputs
     from mkba_sim.report.text import analysis_summary
 
+    model = _load(args.model)
+    if args.out:
+        try:
+            inputs = model_inputs(model.path, draws_files(model))
+            check_output_path(args.out, inputs=inputs, force=args.force, make_parents=False)
+            if not str(args.out).lower().endswith(".nc"):
+                raise MkbaError(f"{args.out}: an analysis is saved as NetCDF; use a .nc name")
+        except MkbaError as exc:
+            raise MkbaError(f"--out {exc}") from None
     options = AnalysisOptions(
         sweep_input=args.sweep,
         cohorts_per_year=args.cohorts,
@@ -135,7 +329,7 @@ def _cmd_analyse(args: argparse.Namespace) -> int:
     )
     try:
         result = mkba_sim.analyse(
-            args.model,
+            model,
             scenario=args.scenario,
             draws=args.draws,
             seed=args.seed,
@@ -146,12 +340,13 @@ def _cmd_analyse(args: argparse.Namespace) -> int:
     except ValueError as exc:  # e.g. an unknown sweep input, named with a suggestion
         raise MkbaError(f"{args.model}: {exc}") from None
     if args.out:
-        from mkba_sim.io.netcdf import save_dataset
-
+        check_output_path(args.out, force=args.force, make_parents=False)
         try:
-            save_dataset(result.dataset, args.out)
+            with atomic_path(args.out, make_parents=False) as tmp:
+                result.dataset.to_netcdf(tmp, engine="h5netcdf")
         except OSError as exc:
             raise MkbaError(f"{args.out}: cannot write ({exc.strerror or exc})") from None
+        args.saved = True
     if args.json:
         doc = result.to_dict()
         doc["output"] = args.out
@@ -161,44 +356,6 @@ def _cmd_analyse(args: argparse.Namespace) -> int:
         if args.out:
             print(f"\nSaved to {args.out}")
     return 0
-
-
-def _cmd_bayes(args: argparse.Namespace) -> int:
-    from mkba_sim.io.posteriors import model_data_dir, submodel_variables
-
-    model = mkba_sim.load_model(args.model)
-    names = sorted({name for name, _ in submodel_variables(model)})
-    if not names:
-        raise MkbaError(
-            f"{args.model}: no parameter uses a Bayesian sub-model "
-            '(dist = "posterior" with model = ...)'
-        )
-    from mkba_sim import bayes
-
-    data_dir = model_data_dir(model)
-    docs = {
-        n: bayes.bayes_summary_json(
-            n, prior=args.prior, strict=not args.no_strict, data_dir=data_dir
-        )
-        for n in names
-    }
-    if args.json:
-        print(
-            json.dumps({"schema": bayes.SCHEMA, "model": args.model, "submodels": docs}, indent=2)
-        )
-    else:
-        print("\n\n".join(bayes.format_summary(doc) for doc in docs.values()))
-    return 0
-
-
-def _positive_int(text: str) -> int:
-    try:
-        value = int(float(text)) if "e" in text.lower() else int(text.replace("_", ""))
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"not an integer: {text!r}") from None
-    if value < 1:
-        raise argparse.ArgumentTypeError(f"must be at least 1, got {value}")
-    return value
 
 
 def _override(text: str) -> tuple[str, Any]:
@@ -229,47 +386,104 @@ def _override(text: str) -> tuple[str, Any]:
     return name, number
 
 
+def _cmd_bayes(args: argparse.Namespace) -> int:
+    from mkba_sim.io.posteriors import model_data_dir, submodel_variables
+
+    model = _load(args.model)
+    names = sorted({name for name, _ in submodel_variables(model)})
+    if not names:
+        raise MkbaError(
+            f"{args.model}: no parameter uses a Bayesian sub-model "
+            '(dist = "posterior" with model = ...)'
+        )
+    from mkba_sim import bayes
+
+    data_dir = model_data_dir(model)
+    docs = {
+        n: bayes.bayes_summary_json(
+            n, prior=args.prior, strict=not args.no_strict, data_dir=data_dir
+        )
+        for n in names
+    }
+    if args.json:
+        print(
+            json.dumps({"schema": bayes.SCHEMA, "model": args.model, "submodels": docs}, indent=2)
+        )
+    else:
+        print("\n\n".join(bayes.format_summary(doc) for doc in docs.values()))
+    return 0
+
+
+# --------------------------------------------------------------------------- parser
+
+
 def build_parser() -> argparse.ArgumentParser:
     """The argument parser (also used to document the CLI)."""
-    p = argparse.ArgumentParser(prog="mkba-sim", description=__doc__.splitlines()[0])
+    p = _Parser(prog="mkba-sim", description=_DESCRIPTION)
     p.add_argument("--version", action="version", version=f"mkba_sim {mkba_sim.__version__}")
-    sub = p.add_subparsers(dest="command", required=True)
+    sub = p.add_subparsers(dest="command", required=True, parser_class=_Parser)
+    model_help = "the model file (TOML; see docs/model-format.md)"
 
-    v = sub.add_parser("validate", help="check a model file")
-    v.add_argument("model")
+    v = sub.add_parser("validate", help="check a model file and the draws files it names")
+    v.add_argument("model", help=model_help)
+    v.add_argument("--json", action="store_true", help=f"JSON ({VALIDATION_SCHEMA})")
+    v.add_argument(
+        "--allow-outside-files",
+        action="store_true",
+        help="accept draws files outside the model file's folder",
+    )
     v.set_defaults(func=_cmd_validate)
 
     r = sub.add_parser(
         "replicate", help="every parameter at its published value, beside the study's figures"
     )
-    r.add_argument("model")
-    r.add_argument("--scenario", default=None, help="only this scenario's figures")
+    r.add_argument("model", help=model_help)
+    r.add_argument("--scenario", default=None, metavar="NAME", help="only this scenario's figures")
     r.add_argument("--json", action="store_true", help=f"JSON ({REPLICATION_SCHEMA})")
     r.set_defaults(func=_cmd_replicate)
 
     run = sub.add_parser("run", help="Monte Carlo simulation of every scenario")
-    run.add_argument("model")
+    run.add_argument("model", help=model_help)
     run.add_argument(
         "--draws",
-        type=_positive_int,
+        type=_integer(2, MAX_CLI_DRAWS),
         default=1_000_000,
+        metavar="N",
         help="number of draws (maximum, with precision targets); default 1e6",
     )
     run.add_argument(
         "--seed",
-        type=int,
+        type=_integer(0, 2**128),
         default=None,
+        metavar="N",
         help="random seed (default: fresh, recorded in the output)",
     )
-    run.add_argument("--threads", type=_positive_int, default=None, help="worker threads")
+    run.add_argument(
+        "--threads", type=_integer(1, 4096), default=None, metavar="N", help="worker threads"
+    )
     run.add_argument("--sampler", choices=("mc", "lhs", "sobol"), default="mc")
-    run.add_argument("--scenario", action="append", help="only this scenario (repeatable)")
-    run.add_argument("--out", default=None, help="save the result as NetCDF")
+    run.add_argument(
+        "--scenario", action="append", metavar="NAME", help="only this scenario (repeatable)"
+    )
+    run.add_argument(
+        "--out",
+        default=None,
+        metavar="FILE",
+        help="save the result: .nc (NetCDF, everything), .json or .csv (summary); "
+        "the folder must exist",
+    )
+    run.add_argument(
+        "--force",
+        action="store_true",
+        help="let --out replace an existing file that mkba-sim did not write "
+        "(never the model or its data)",
+    )
     run.add_argument("--json", action="store_true", help="JSON summary (mkba_sim.run/2)")
     run.add_argument(
         "--keep-draws",
         action="store_true",
-        help="keep every draw (exact quantiles; memory grows with --draws)",
+        help="keep every draw (exact quantiles; memory grows with --draws and is checked "
+        "before the run)",
     )
     run.add_argument(
         "--set",
@@ -280,18 +494,27 @@ def build_parser() -> argparse.ArgumentParser:
         help="for this run only, fix an input at a number (salary=98000) or at its own "
         "quantile (case_costs=q0.95), in every scenario (repeatable)",
     )
-    run.add_argument("--chunk-size", type=_positive_int, default=None, help=argparse.SUPPRESS)
+    run.add_argument(
+        "--memory-limit",
+        type=_size,
+        default=None,
+        metavar="SIZE",
+        help="memory --keep-draws may use, e.g. 8G (default: the memory available)",
+    )
+    run.add_argument("--chunk-size", type=_integer(1, 2**31), default=None, help=argparse.SUPPRESS)
     run.add_argument(
         "--target-mcse-p",
-        type=float,
+        type=_positive_float,
         default=None,
-        help="stop once the MCSE of P(net > 0) is below this",
+        metavar="X",
+        help="stop once the MCSE of P(net > 0) is below X",
     )
     run.add_argument(
         "--target-mcse-mean",
-        type=float,
+        type=_positive_float,
         default=None,
-        help="stop once the MCSE of the mean net balance is below this (euros)",
+        metavar="X",
+        help="stop once the MCSE of the mean net balance is below X (euros)",
     )
     run.add_argument(
         "--backend", choices=("numba", "numpy"), default="numba", help=argparse.SUPPRESS
@@ -301,6 +524,11 @@ def build_parser() -> argparse.ArgumentParser:
         action="store_true",
         help="use a posterior even if it fails the convergence diagnostics (reported)",
     )
+    run.add_argument(
+        "--allow-outside-files",
+        action="store_true",
+        help="read draws files outside the model file's folder",
+    )
     run.set_defaults(func=_cmd_run)
 
     an = sub.add_parser(
@@ -308,13 +536,23 @@ def build_parser() -> argparse.ArgumentParser:
         help="decision analysis of one scenario: tornado, global sensitivity, value of "
         "information (EVPI, EVPPI), break-even cost and input sweep, stakeholders",
     )
-    an.add_argument("model")
-    an.add_argument("--scenario", default="base", help="the scenario analysed (default base)")
+    an.add_argument("model", help=model_help)
     an.add_argument(
-        "--draws", type=_positive_int, default=100_000, help="draws of the base run (1e5)"
+        "--scenario", default="base", metavar="NAME", help="the scenario analysed (default base)"
     )
-    an.add_argument("--seed", type=int, default=1, help="random seed (default 1)")
-    an.add_argument("--threads", type=_positive_int, default=None, help="worker threads")
+    an.add_argument(
+        "--draws",
+        type=_integer(2, MAX_CLI_DRAWS),
+        default=100_000,
+        metavar="N",
+        help="draws of the base run (1e5)",
+    )
+    an.add_argument(
+        "--seed", type=_integer(0, 2**63 - 1), default=1, metavar="N", help="random seed (1)"
+    )
+    an.add_argument(
+        "--threads", type=_integer(1, 4096), default=None, metavar="N", help="worker threads"
+    )
     an.add_argument(
         "--sweep",
         default=None,
@@ -323,14 +561,16 @@ def build_parser() -> argparse.ArgumentParser:
     )
     an.add_argument(
         "--cohorts",
-        type=float,
+        type=_positive_float,
         default=1.0,
+        metavar="X",
         help="decisions (cohorts) a year for the population EVPI (default 1)",
     )
     an.add_argument(
         "--years",
-        type=_positive_int,
+        type=_integer(1, 1000),
         default=10,
+        metavar="N",
         help="years of cohorts for the population EVPI (default 10)",
     )
     an.add_argument(
@@ -340,7 +580,12 @@ def build_parser() -> argparse.ArgumentParser:
     )
     an.add_argument("--no-sobol", action="store_true", help="skip the Sobol' reruns")
     an.add_argument("--json", action="store_true", help="JSON (mkba_sim.analysis/1)")
-    an.add_argument("--out", default=None, help="save the analysis as NetCDF")
+    an.add_argument("--out", default=None, metavar="FILE", help="save the analysis as NetCDF (.nc)")
+    an.add_argument(
+        "--force",
+        action="store_true",
+        help="let --out replace an existing file that mkba-sim did not write",
+    )
     an.add_argument(
         "--no-strict",
         action="store_true",
@@ -351,12 +596,13 @@ def build_parser() -> argparse.ArgumentParser:
     b = sub.add_parser(
         "bayes",
         help="fit (or load) the Bayesian sub-models a model uses; posterior summary and "
-        "prior sensitivity (case data from the 'data' directory next to the model file)",
+        "prior sensitivity (case data from the 'data' folder next to the model file)",
     )
-    b.add_argument("model")
+    b.add_argument("model", help=model_help)
     b.add_argument(
         "--prior",
         default=None,
+        metavar="NAME",
         help="only this reference prior (mixture, support_need, very_active); "
         "default: mixture, with every prior in the sensitivity table",
     )
@@ -370,18 +616,68 @@ def build_parser() -> argparse.ArgumentParser:
     return p
 
 
+# --------------------------------------------------------------------------- main
+
+
+def _on_sigterm(signum: int, frame: FrameType | None) -> None:
+    raise KeyboardInterrupt
+
+
+def _quiet_stdout() -> None:
+    """After a closed pipe: send further output (and the final flush) nowhere."""
+    try:
+        devnull = os.open(os.devnull, os.O_WRONLY)
+        os.dup2(devnull, sys.stdout.fileno())
+        os.close(devnull)
+    except (OSError, ValueError):
+        pass
+
+
 def main(argv: Sequence[str] | None = None) -> int:
     """Entry point of the ``mkba-sim`` console script."""
     parser = build_parser()
     args = parser.parse_args(argv)
+    args.saved = False
+    previous = None
+    with contextlib.suppress(ValueError):  # not the main thread
+        previous = signal.signal(signal.SIGTERM, _on_sigterm)
     try:
-        return int(args.func(args))
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore", ModelWarning)  # printed by _load, one line each
+            status = int(args.func(args))
+        sys.stdout.flush()
+        return status
     except MkbaError as exc:
         print(f"mkba-sim: error: {exc}", file=sys.stderr)
         return 2
     except KeyboardInterrupt:
-        print("mkba-sim: interrupted", file=sys.stderr)
+        what = "" if args.saved else "; nothing was saved"
+        print(f"mkba-sim: interrupted{what}", file=sys.stderr)
+        if argv is None and threading.active_count() > 1:
+            # as a command: end now. Worker threads of the interrupted run may wait for
+            # buffers the main thread no longer returns, and Python's exit would wait for
+            # them forever. Temporary output files were removed on the way here.
+            with contextlib.suppress(Exception):
+                sys.stdout.flush()
+                sys.stderr.flush()
+            os._exit(130)
         return 130
+    except BrokenPipeError:
+        _quiet_stdout()
+        return 141
+    except (RecursionError, SyntaxError):
+        # the model layer accepts chains of up to 1,000 terms; the kernel generator
+        # (engine/codegen.py) cannot yet emit a chain (or a ledger) longer than about 190
+        print(
+            f"mkba-sim: error: {getattr(args, 'model', '')}: the model is too large for the "
+            "generated kernel (an expression chain or a ledger of more than about 190 terms); "
+            "split long expressions into [derived] quantities",
+            file=sys.stderr,
+        )
+        return 2
+    finally:
+        if previous is not None:
+            signal.signal(signal.SIGTERM, previous)
 
 
 if __name__ == "__main__":

@@ -11,6 +11,7 @@ __all__ = [
     "DiagnosticsError",
     "MkbaError",
     "ModelFileError",
+    "ModelWarning",
     "SimulationError",
 ]
 
@@ -50,3 +51,7 @@ class BayesError(MkbaError):
 
 class DiagnosticsError(BayesError):
     """A posterior failed the convergence gate (R-hat, ESS, divergences) in strict mode."""
+
+
+class ModelWarning(UserWarning):
+    """A model file is valid but probably not what was meant (e.g. an unused override)."""

@@ -29,12 +29,14 @@ def simulate(
     scenarios: tuple[str, ...] | list[str] | None = None,
     bayes_cache: Path | None = None,
     strict: bool = True,
+    allow_outside_files: bool = False,
     **options: Any,
 ) -> Result:
     """Simulate a model file or a loaded :class:`~mkba_sim.model.Model`.
 
     Posterior parameters get their draws first (fitting the Bayesian sub-model if its
-    cache is missing or stale). Other keyword arguments are those of
+    cache is missing or stale); a draws file outside the model's folder is refused unless
+    ``allow_outside_files``. Other keyword arguments are those of
     :func:`mkba_sim.engine.simulate_model`: ``sampler``, ``threads``, ``chunk_size``,
     ``keep_draws``, ``backend``, ``overrides``, ``target_mcse_p``, ``target_mcse_mean``,
     ``progress``. ``overrides={"salary": 98_000, "case_costs": Quantile(0.95)}`` changes
@@ -51,7 +53,9 @@ def simulate(
     chosen = check_scenarios(m, tuple(scenarios) if scenarios else None)
     posteriors: list[dict[str, Any]] = []
     if needs_posteriors(m, chosen):
-        m, posteriors = attach_posteriors(m, chosen, cache_dir=bayes_cache, strict=strict)
+        m, posteriors = attach_posteriors(
+            m, chosen, cache_dir=bayes_cache, strict=strict, allow_outside_files=allow_outside_files
+        )
     return simulate_model(
         m, draws, seed, scenarios=chosen, attrs={"posteriors": posteriors}, **options
     )

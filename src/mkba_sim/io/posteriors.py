@@ -2,8 +2,9 @@
 
 Draws come from a Bayesian sub-model's cache (:func:`mkba_sim.bayes.load_posterior`,
 imported lazily; its case data is read from the ``data`` directory next to the model
-file) or from a file next to the model: ``.npy`` (a 1-D array) or NetCDF
-(``variable`` in the file, all dimensions flattened). Variables of the same source are
+file) or from a file in the model's folder: ``.npy`` (a 1-D array) or NetCDF
+(``variable`` in the file: 1-D, or ``(chain, draw)``), checked as untrusted data by
+:mod:`mkba_sim.io.draws`. Variables of the same source are
 loaded together so they share the draw index.
 """
 
@@ -15,12 +16,19 @@ from typing import Any
 
 import numpy as np
 
-from mkba_sim.distributions import Posterior
+from mkba_sim.distributions import Posterior, SpecError
 from mkba_sim.errors import MkbaError, ModelFileError
-from mkba_sim.io.netcdf import load_dataset
+from mkba_sim.io.draws import read_draws, resolve_draws_path
 from mkba_sim.model import Model
 
-__all__ = ["attach_posteriors", "model_data_dir", "needs_posteriors", "submodel_variables"]
+__all__ = [
+    "attach_posteriors",
+    "check_draws_files",
+    "draws_files",
+    "model_data_dir",
+    "needs_posteriors",
+    "submodel_variables",
+]
 
 
 def needs_posteriors(model: Model, scenarios: tuple[str, ...] | None = None) -> bool:
@@ -46,6 +54,38 @@ def submodel_variables(
     return wanted
 
 
+def draws_files(model: Model) -> list[Path]:
+    """The draws files (``file = ...``) the model names, relative to its folder; not read."""
+    folder = Path(model.path).parent
+    return sorted(
+        {
+            folder / p.dist.source
+            for sc in model.scenarios.values()
+            for p in sc.parameters.values()
+            if isinstance(p.dist, Posterior) and p.dist.is_file
+        }
+    )
+
+
+def check_draws_files(model: Model, *, allow_outside_files: bool = False) -> int:
+    """Read and check every draws file the model names (as a run would); return how many.
+
+    Raises
+    ------
+    ModelFileError
+        Naming the model file, the parameter's key and the draws file.
+    """
+    seen: set[tuple[str, str]] = set()
+    for sc in model.scenarios.values():
+        for pname, p in sc.parameters.items():
+            if isinstance(p.dist, Posterior) and p.dist.is_file:
+                fkey = (p.dist.source, p.dist.variable)
+                if fkey not in seen:
+                    seen.add(fkey)
+                    _file_draws(model, p.dist, f"parameters.{pname}", allow_outside_files)
+    return len(seen)
+
+
 def model_data_dir(model: Model) -> Path | None:
     """The ``data`` directory next to the model file (``None`` for a model from a string).
 
@@ -56,27 +96,9 @@ def model_data_dir(model: Model) -> Path | None:
     return path.parent / "data" if path.is_file() else None
 
 
-def _file_draws(model: Model, dist: Posterior, key: str) -> np.ndarray:
-    path = Path(model.path).parent / dist.source
-    if not path.exists():
-        raise ModelFileError(model.path, key, f"draws file {str(path)!r} not found")
-    try:
-        if path.suffix == ".npy":
-            arr = np.load(path, allow_pickle=False)
-        else:
-            ds = load_dataset(path)
-            if dist.variable not in ds:
-                raise ModelFileError(
-                    model.path,
-                    key,
-                    f"{path.name} has no variable {dist.variable!r}; it has {sorted(map(str, ds))}",
-                )
-            arr = ds[dist.variable].values
-    except (OSError, ValueError) as exc:
-        raise ModelFileError(
-            model.path, key, f"cannot read draws from {path.name}: {exc}"
-        ) from None
-    return np.asarray(arr, dtype=np.float64).ravel()
+def _file_draws(model: Model, dist: Posterior, key: str, allow_outside: bool) -> np.ndarray:
+    path = resolve_draws_path(model.path, dist.source, key, allow_outside=allow_outside)
+    return read_draws(path, dist.variable, model.path, key)
 
 
 def attach_posteriors(
@@ -85,8 +107,12 @@ def attach_posteriors(
     *,
     cache_dir: Path | None = None,
     strict: bool = True,
+    allow_outside_files: bool = False,
 ) -> tuple[Model, list[dict[str, Any]]]:
     """Return ``model`` with draws loaded into every posterior parameter.
+
+    Draws files are untrusted data, read by :func:`mkba_sim.io.draws.read_draws`; one
+    outside the model file's folder is refused unless ``allow_outside_files``.
 
     Also returns one provenance record per posterior used (sub-model, prior, cache key,
     diagnostics; see :func:`mkba_sim.bayes.load_posterior_with_provenance`) or per
@@ -125,13 +151,16 @@ def attach_posteriors(
                 # a file shared by several scenarios is read and recorded once
                 fkey = (p.dist.source, p.dist.variable)
                 if fkey not in files:
-                    files[fkey] = _file_draws(model, p.dist, key)
+                    files[fkey] = _file_draws(model, p.dist, key, allow_outside_files)
                     provenance.append(
                         {"file": fkey[0], "variable": fkey[1], "draws": files[fkey].size}
                     )
                 draws = files[fkey]
             else:
                 draws = loaded[(p.dist.source, p.dist.prior)][p.dist.variable]
-            params[pname] = replace(p, dist=p.dist.with_draws(draws))
+            try:
+                params[pname] = replace(p, dist=p.dist.with_draws(draws))
+            except SpecError as exc:
+                raise ModelFileError(model.path, key, exc.problem) from None
         scenarios_new[n] = replace(sc, parameters=params)
     return replace(model, scenarios=scenarios_new), provenance

@@ -7,9 +7,11 @@ dotted key and what to do about it.
 from __future__ import annotations
 
 import difflib
+import graphlib
 import math
 import re
-from collections.abc import Mapping
+import warnings
+from collections.abc import Iterable, Mapping
 from dataclasses import replace
 from typing import Any
 
@@ -24,7 +26,7 @@ from mkba_sim.distributions import (
     SpecError,
     parse_distribution,
 )
-from mkba_sim.errors import ModelFileError
+from mkba_sim.errors import ModelFileError, ModelWarning
 from mkba_sim.model.expressions import FUNCTIONS, ExpressionError, Node, names, parse_expression
 from mkba_sim.model.schema import (
     CorrelationSpec,
@@ -60,9 +62,22 @@ class _Ctx:
 
     def __init__(self, path: str) -> None:
         self.path = path
+        self.warnings: list[str] = []
+        self._names: dict[int, tuple[Node, frozenset[str]]] = {}
+
+    def names(self, expr: Node) -> frozenset[str]:
+        """Names ``expr`` refers to, computed once per tree (scenarios share their trees)."""
+        hit = self._names.get(id(expr))
+        if hit is None or hit[0] is not expr:
+            hit = (expr, frozenset(names(expr)))
+            self._names[id(expr)] = hit
+        return hit[1]
 
     def error(self, key: str, problem: str) -> ModelFileError:
         return ModelFileError(self.path, key, problem)
+
+    def warn(self, key: str, problem: str) -> None:
+        self.warnings.append(str(ModelFileError(self.path, key, problem)))
 
 
 def build_model(raw: Mapping[str, Any], *, path: str = "<string>", sha256: str = "") -> Model:
@@ -95,17 +110,33 @@ def build_model(raw: Mapping[str, Any], *, path: str = "<string>", sha256: str =
         "base": _finish("base", "the model as written", base_parts, spec.correlations, ctx)
     }
     parts = {"base": base_parts}
-    for name in _extends_order(spec.scenarios, ctx):
+    for name in spec.scenarios:
         if name == "base" or name in RESERVED:
             raise ctx.error(f"scenarios.{name}", "this scenario name is reserved")
+    for name in _extends_order(spec.scenarios, ctx):
         sspec = spec.scenarios[name]
         parent = parts[sspec.extends or "base"]
         parts[name] = _override(parent, sspec, ctx, f"scenarios.{name}")
+        if _changes_nothing(sspec):  # already checked as its parent: reuse, don't redo
+            scenarios[name] = replace(
+                scenarios[sspec.extends or "base"], name=name, description=sspec.description
+            )
+            continue
         scenarios[name] = _finish(name, sspec.description, parts[name], spec.correlations, ctx)
+        _check_overrides_used(name, sspec, scenarios[name], ctx)
+    scenarios = {n: scenarios[n] for n in ("base", *spec.scenarios)}  # file order
     published = tuple(_published(spec, scenarios, ctx))
     pm = tuple(PmItem(p.name, p.side, p.note, p.source) for p in spec.pm)
+    for w in ctx.warnings:
+        warnings.warn(w, ModelWarning, stacklevel=2)
     return Model(
-        path=path, sha256=sha256, settings=settings, scenarios=scenarios, pm=pm, published=published
+        path=path,
+        sha256=sha256,
+        settings=settings,
+        scenarios=scenarios,
+        pm=pm,
+        published=published,
+        warnings=tuple(ctx.warnings),
     )
 
 
@@ -297,37 +328,50 @@ class _Parts:
         self.items = items
 
 
+def _changes_nothing(s: ScenarioSpec) -> bool:
+    """True for a scenario that only names its parent (and describes itself)."""
+    changed = s.populations or s.parameters or s.derived or s.items or s.drop_items
+    return not changed and all(v is None for v in s.model.model_dump().values())
+
+
 def _extends_order(scenarios: Mapping[str, ScenarioSpec], ctx: _Ctx) -> list[str]:
-    order: list[str] = []
-    state: dict[str, int] = {}
-
-    def visit(name: str, chain: list[str]) -> None:
-        if state.get(name) == 2:
-            return
-        if state.get(name) == 1:
-            cycle = " -> ".join([*chain[chain.index(name) :], name])
+    """Scenarios in an order where each comes after the one it extends (no recursion)."""
+    graph: dict[str, set[str]] = {}
+    for name, sc in scenarios.items():
+        parent = sc.extends
+        if parent is not None and parent != "base" and parent not in scenarios:
             raise ctx.error(
-                f"scenarios.{name}.extends", f"scenarios extend each other in a circle: {cycle}"
+                f"scenarios.{name}.extends",
+                f"unknown scenario {parent!r}{_suggest(parent, ['base', *scenarios])}",
             )
-        state[name] = 1
-        parent = scenarios[name].extends
-        if parent is not None and parent != "base":
-            if parent not in scenarios:
-                raise ctx.error(
-                    f"scenarios.{name}.extends",
-                    f"unknown scenario {parent!r}{_suggest(parent, ['base', *scenarios])}",
-                )
-            visit(parent, [*chain, name])
-        state[name] = 2
-        order.append(name)
+        graph[name] = {parent} if parent is not None and parent != "base" else set()
+    try:
+        return list(graphlib.TopologicalSorter(graph).static_order())
+    except graphlib.CycleError as exc:
+        cycle = _cycle(exc, list(scenarios))
+        raise ctx.error(
+            f"scenarios.{cycle[0]}.extends",
+            f"scenarios extend each other in a circle: {' -> '.join(cycle)}",
+        ) from None
 
-    for n in scenarios:
-        visit(n, [])
-    return order
+
+def _cycle(exc: graphlib.CycleError, order: list[str]) -> list[str]:
+    """The cycle of ``exc`` as "refers to" arrows, starting at its first name in ``order``."""
+    nodes = list(reversed(exc.args[1][:-1]))  # graphlib lists predecessors first
+    first = min(range(len(nodes)), key=lambda i: order.index(nodes[i]))
+    nodes = nodes[first:] + nodes[:first]
+    return [*nodes, nodes[0]]
 
 
 def _override(parent: _Parts, s: ScenarioSpec, ctx: _Ctx, key: str) -> _Parts:
     overrides = {k: v for k, v in s.model.model_dump().items() if v is not None}
+    for n in s.populations:
+        if n not in parent.populations:
+            raise ctx.error(
+                f"{key}.populations.{n}",
+                f"no population called {n!r} to override{_suggest(n, parent.populations)} "
+                "(a scenario can only change populations the model defines)",
+            )
     populations = {**parent.populations, **s.populations}
     params = dict(parent.parameters)
     for n, body in s.parameters.items():
@@ -379,7 +423,7 @@ def _finish(
         if it.name in item_names:
             raise ctx.error(key, f"two items are called {it.name!r}{where}")
         item_names.add(it.name)
-        for ref in sorted(names(it.expr) - known):
+        for ref in sorted(ctx.names(it.expr) - known):
             raise ctx.error(
                 f"{key}.value", f"refers to undefined name {ref!r}{where}{_suggest(ref, known)}"
             )
@@ -408,31 +452,56 @@ def _finish(
 
 
 def _order_derived(parts: _Parts, ctx: _Ctx, where: str) -> list[Derived]:
+    """Derived quantities in dependency order (:mod:`graphlib`, no recursion)."""
     known = set(parts.populations) | set(parts.parameters) | set(parts.derived)
-    order: list[Derived] = []
-    state: dict[str, int] = {}
-
-    def visit(n: str, chain: list[str]) -> None:
-        if state.get(n) == 2:
-            return
-        if state.get(n) == 1:
-            cycle = " -> ".join([*chain[chain.index(n) :], n])
-            raise ctx.error(f"derived.{n}", f"circular reference: {cycle}{where}")
-        state[n] = 1
-        d = parts.derived[n]
-        for ref in sorted(names(d.expr)):
+    graph: dict[str, set[str]] = {}
+    for n, d in parts.derived.items():
+        refs = ctx.names(d.expr)
+        for ref in sorted(refs):
             if ref not in known:
                 raise ctx.error(
                     f"derived.{n}", f"refers to undefined name {ref!r}{where}{_suggest(ref, known)}"
                 )
-            if ref in parts.derived:
-                visit(ref, [*chain, n])
-        state[n] = 2
-        order.append(d)
+        graph[n] = {r for r in refs if r in parts.derived}
+    try:
+        order = list(graphlib.TopologicalSorter(graph).static_order())
+    except graphlib.CycleError as exc:
+        cycle = _cycle(exc, list(parts.derived))
+        raise ctx.error(
+            f"derived.{cycle[0]}", f"circular reference: {' -> '.join(cycle)}{where}"
+        ) from None
+    return [parts.derived[n] for n in order]
 
-    for n in parts.derived:
-        visit(n, [])
-    return order
+
+def _used_names(scenario: Scenario, ctx: _Ctx) -> set[str]:
+    """Names the ledger depends on, directly or through derived quantities."""
+    deps = {d.name: ctx.names(d.expr) for d in scenario.derived}
+    todo = [n for it in scenario.items for n in ctx.names(it.expr)]
+    used: set[str] = set()
+    while todo:
+        n = todo.pop()
+        if n not in used:
+            used.add(n)
+            todo.extend(deps.get(n, ()))
+    return used
+
+
+def _check_overrides_used(name: str, spec: ScenarioSpec, scenario: Scenario, ctx: _Ctx) -> None:
+    """Warn about a scenario's parameters and derived quantities that nothing uses."""
+    used = _used_names(scenario, ctx)
+    key = f"scenarios.{name}"
+    for kind, declared in (("parameters", spec.parameters), ("derived", spec.derived)):
+        for n in declared:
+            if n not in used:
+                ctx.warn(
+                    f"{key}.{kind}.{n}",
+                    f"nothing in scenario {name!r} uses {n!r}, so this setting changes "
+                    f"nothing{_suggest(n, _unused_hint(used, scenario))}",
+                )
+
+
+def _unused_hint(used: Iterable[str], scenario: Scenario) -> list[str]:
+    return sorted(set(used) & (set(scenario.parameters) | {d.name for d in scenario.derived}))
 
 
 def _check_units(parts: _Parts, derived: list[Derived], ctx: _Ctx, where: str) -> None:
@@ -552,6 +621,10 @@ def _published(
                 f"bcr, an item or a name in scenario {p.scenario!r}"
                 f"{_suggest(p.quantity, known)}",
             )
+        for field in ("value", "low", "high"):
+            v = getattr(p, field)
+            if v is not None and not math.isfinite(v):
+                raise ctx.error(f"{key}.{field}", f"must be a finite number, got {v}")
         out.append(
             PublishedFigure(
                 p.quantity, p.scenario, p.value, p.low, p.high, p.decimals, p.source, p.note

@@ -13,7 +13,7 @@ import math
 import warnings
 from collections.abc import Callable, Iterator, Mapping
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, TypeVar
 
 import numpy as np
 
@@ -29,13 +29,20 @@ __all__ = [
     "Ref",
     "evaluate",
     "explain_non_finite",
+    "fold",
     "names",
     "parse_expression",
     "walk",
 ]
 
-MAX_LENGTH = 2_000
+T = TypeVar("T")
+
+MAX_LENGTH = 20_000
+"""Longest expression text, in characters."""
 MAX_DEPTH = 60
+"""Deepest nesting of parentheses, function calls, powers and unary minus."""
+MAX_TERMS = 1_000
+"""Most operands in one flat chain of ``+ -`` (or of ``* /``); a chain is not nesting."""
 
 
 class ExpressionError(ValueError):
@@ -126,7 +133,12 @@ def parse_expression(text: str | int | float) -> Node:
             # e.g. "1if" warns "invalid decimal literal" on stderr; we report errors ourselves
             warnings.simplefilter("ignore", SyntaxWarning)
             tree = ast.parse(text.strip(), mode="eval")
-    except (SyntaxError, ValueError, RecursionError, MemoryError) as exc:
+    except (RecursionError, MemoryError):
+        raise ExpressionError(
+            f"expression is too deeply nested for the parser (limits: {MAX_TERMS} terms in a "
+            f"chain, {MAX_DEPTH} levels of nesting): split it into [derived] quantities"
+        ) from None
+    except (SyntaxError, ValueError) as exc:
         detail = exc.msg if isinstance(exc, SyntaxError) else type(exc).__name__
         shown = text if len(text) <= 80 else text[:77] + "..."
         raise ExpressionError(f"not a valid expression ({detail}): {shown!r}") from None
@@ -143,8 +155,9 @@ def _finite(v: int | float) -> bool:
 def _convert(node: ast.AST, depth: int) -> Node:
     if depth > MAX_DEPTH:
         raise ExpressionError(
-            f"expression is nested more than {MAX_DEPTH} levels deep (a chain of more than "
-            f"{MAX_DEPTH} + or * counts as nesting: split it into [derived] quantities)"
+            f"expression is nested more than {MAX_DEPTH} levels deep (parentheses, function "
+            "calls, powers and unary minus count; a flat chain of + - or * / does not): "
+            "split it into [derived] quantities"
         )
     if isinstance(node, ast.Constant):
         v = node.value
@@ -156,12 +169,7 @@ def _convert(node: ast.AST, depth: int) -> Node:
     if isinstance(node, ast.Name):
         return Ref(node.id)
     if isinstance(node, ast.BinOp):
-        op = _BINOPS.get(type(node.op))
-        if op is None:
-            raise ExpressionError(
-                f"operator {type(node.op).__name__} is not allowed; use + - * / **"
-            )
-        return BinOp(op, _convert(node.left, depth + 1), _convert(node.right, depth + 1))
+        return _convert_chain(node, depth)
     if isinstance(node, ast.UnaryOp):
         if isinstance(node.op, ast.USub):
             return Neg(_convert(node.operand, depth + 1))
@@ -194,17 +202,85 @@ def _convert(node: ast.AST, depth: int) -> Node:
     )
 
 
-def walk(node: Node) -> Iterator[Node]:
-    """Yield ``node`` and all its descendants."""
-    yield node
+_SAME_LEVEL = ({"+", "-"}, {"*", "/"})
+
+
+def _binop(node: ast.BinOp) -> str:
+    op = _BINOPS.get(type(node.op))
+    if op is None:
+        raise ExpressionError(f"operator {type(node.op).__name__} is not allowed; use + - * / **")
+    return op
+
+
+def _convert_chain(node: ast.BinOp, depth: int) -> Node:
+    """A left-associative chain ``a + b - c + ...`` (or ``a * b / c ...``) without recursion.
+
+    Python parses a chain into a left-deep tree; its length is not nesting, so the left
+    spine is followed in a loop at the same depth and only the operands go one level down.
+    The result is the same left-deep :class:`BinOp` tree (same order of evaluation).
+    """
+    op = _binop(node)
+    level = next((g for g in _SAME_LEVEL if op in g), None)
+    spine: list[tuple[str, ast.AST]] = [(op, node.right)]
+    left: ast.AST = node.left
+    while level is not None and isinstance(left, ast.BinOp):
+        lop = _binop(left)
+        if lop not in level:
+            break
+        spine.append((lop, left.right))
+        left = left.left
+        if len(spine) >= MAX_TERMS:
+            raise ExpressionError(
+                f"a chain of {' '.join(sorted(level))} has more than {MAX_TERMS} terms: "
+                "split it into [derived] quantities"
+            )
+    acc = _convert(left, depth + 1)
+    for bop, right in reversed(spine):
+        acc = BinOp(bop, acc, _convert(right, depth + 1))
+    return acc
+
+
+def _children(node: Node) -> tuple[Node, ...]:
     if isinstance(node, BinOp):
-        yield from walk(node.left)
-        yield from walk(node.right)
-    elif isinstance(node, Neg):
-        yield from walk(node.operand)
-    elif isinstance(node, Call):
-        for a in node.args:
-            yield from walk(a)
+        return (node.left, node.right)
+    if isinstance(node, Neg):
+        return (node.operand,)
+    if isinstance(node, Call):
+        return node.args
+    return ()
+
+
+def fold(node: Node, combine: Callable[[Node, list[T]], T]) -> T:
+    """Combine a tree bottom-up without recursion: ``combine(node, values of its children)``.
+
+    Children are visited left to right. Every walk over an expression tree goes through
+    here (or :func:`walk`), so a long flat chain of terms (a left-deep tree of
+    :data:`MAX_TERMS` levels) never reaches Python's recursion limit.
+    """
+    stack: list[tuple[Node, bool]] = [(node, False)]
+    values: list[T] = []
+    while stack:
+        n, ready = stack.pop()
+        kids = _children(n)
+        if ready or not kids:
+            k = len(kids)
+            got = values[len(values) - k :] if k else []
+            if k:
+                del values[len(values) - k :]
+            values.append(combine(n, got))
+        else:
+            stack.append((n, True))
+            stack.extend((c, False) for c in reversed(kids))
+    return values[0]
+
+
+def walk(node: Node) -> Iterator[Node]:
+    """Yield ``node`` and all its descendants (depth first, left to right; no recursion)."""
+    stack = [node]
+    while stack:
+        n = stack.pop()
+        yield n
+        stack.extend(reversed(_children(n)))
 
 
 def names(node: Node) -> set[str]:
@@ -224,34 +300,38 @@ def evaluate(node: Node, env: Mapping[str, Any], consts: Mapping[int, float] | N
     """Evaluate with NumPy semantics (scalars or arrays broadcast; x/0 gives ±inf or nan).
 
     ``consts`` optionally maps ``id`` of a literal node to the value to use instead of
-    the literal's own (the engine passes constants as data).
+    the literal's own (the engine passes constants as data). Works bottom-up without
+    recursion (:func:`fold`), so a long flat chain of terms is fine.
     """
+    with np.errstate(divide="ignore", invalid="ignore", over="ignore"):
+        return fold(node, lambda n, args: _apply(n, args, env, consts))
+
+
+def _apply(
+    node: Node, args: list[Any], env: Mapping[str, Any], consts: Mapping[int, float] | None
+) -> Any:
     if isinstance(node, Num):
         return node.value if consts is None else consts.get(id(node), node.value)
     if isinstance(node, Ref):
         return env[node.name]
     if isinstance(node, Neg):
-        return -evaluate(node.operand, env, consts)
+        return -args[0]
     if isinstance(node, BinOp):
-        a, b = evaluate(node.left, env, consts), evaluate(node.right, env, consts)
-        with np.errstate(divide="ignore", invalid="ignore", over="ignore"):
-            if node.op == "+":
-                return np.add(a, b)
-            if node.op == "-":
-                return np.subtract(a, b)
-            if node.op == "*":
-                return np.multiply(a, b)
-            if node.op == "/":
-                return np.divide(a, b)
-            return np.power(np.asarray(a, dtype=np.float64), b)
-    assert isinstance(node, Call)
-    args = [evaluate(a, env, consts) for a in node.args]
-    with np.errstate(divide="ignore", invalid="ignore", over="ignore"):
-        if node.func == "min":
-            return _fold(np.minimum, args)
-        if node.func == "max":
-            return _fold(np.maximum, args)
-        return _NP_FUNCS[node.func](args[0])
+        a, b = args
+        if node.op == "+":
+            return np.add(a, b)
+        if node.op == "-":
+            return np.subtract(a, b)
+        if node.op == "*":
+            return np.multiply(a, b)
+        if node.op == "/":
+            return np.divide(a, b)
+        return np.power(np.asarray(a, dtype=np.float64), b)
+    if node.func == "min":
+        return _fold(np.minimum, args)
+    if node.func == "max":
+        return _fold(np.maximum, args)
+    return _NP_FUNCS[node.func](args[0])
 
 
 def _fold(f: Callable[[Any, Any], Any], args: list[Any]) -> Any:

@@ -170,6 +170,8 @@ class Model:
     scenarios: dict[str, Scenario]
     pm: tuple[PmItem, ...] = ()
     published: tuple[PublishedFigure, ...] = ()
+    warnings: tuple[str, ...] = ()
+    """Problems that do not stop the model (e.g. a scenario setting nothing uses)."""
 
     @property
     def base(self) -> Scenario:

@@ -15,7 +15,7 @@ import re
 from collections.abc import Mapping
 from dataclasses import dataclass
 
-from mkba_sim.model.expressions import BinOp, Call, Neg, Node, Num, Ref
+from mkba_sim.model.expressions import BinOp, Call, Neg, Node, Num, Ref, fold
 
 __all__ = ["LITERAL", "Unit", "UnitError", "infer_unit", "parse_unit"]
 
@@ -123,15 +123,23 @@ def _as_unit(u: UnitLike) -> Unit | None:
 
 
 def infer_unit(node: Node, units: Mapping[str, Unit | None]) -> UnitLike:
-    """Unit of an expression given the units of the names (``None`` = unknown)."""
+    """Unit of an expression given the units of the names (``None`` = unknown).
+
+    Works bottom-up without recursion (:func:`~mkba_sim.model.expressions.fold`), so a
+    long flat chain of terms is fine.
+    """
+    return fold(node, lambda n, args: _unit_of(n, args, units))
+
+
+def _unit_of(node: Node, args: list[UnitLike], units: Mapping[str, Unit | None]) -> UnitLike:
     if isinstance(node, Num):
         return LITERAL
     if isinstance(node, Ref):
         return units.get(node.name)
     if isinstance(node, Neg):
-        return infer_unit(node.operand, units)
+        return args[0]
     if isinstance(node, BinOp):
-        a, b = infer_unit(node.left, units), infer_unit(node.right, units)
+        a, b = args
         if node.op in "+-":
             return _same(a, b, f"'{node.op}'")
         if node.op == "**":
@@ -146,8 +154,8 @@ def infer_unit(node: Node, units: Mapping[str, Unit | None]) -> UnitLike:
         if isinstance(a, _Literal) and isinstance(b, _Literal):
             return LITERAL
         return ua * ub if node.op == "*" else ua / ub
-    assert isinstance(node, Call)
-    args = [infer_unit(a, units) for a in node.args]
+    if not isinstance(node, Call):  # pragma: no cover - the node types are closed
+        raise TypeError(f"unknown expression node {type(node).__name__}")
     if node.func in ("min", "max"):
         acc = args[0]
         for a in args[1:]:
