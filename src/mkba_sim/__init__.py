@@ -36,6 +36,7 @@ _LAZY = {
     "Result": "mkba_sim.results",
     "simulate": "mkba_sim.workflow",
     "analyse": "mkba_sim.workflow",
+    "report": "mkba_sim.workflow",
     "AnalysisOptions": "mkba_sim.analysis.decision",
 }
 
@@ -54,6 +55,7 @@ __all__ = [
     "load_result",
     "loads_model",
     "replicate",
+    "report",
     "save_result",
     "simulate",
 ]
@@ -67,7 +69,7 @@ if TYPE_CHECKING:
     from mkba_sim.model import Model
     from mkba_sim.model.overrides import Quantile
     from mkba_sim.results import Result
-    from mkba_sim.workflow import analyse, simulate
+    from mkba_sim.workflow import analyse, report, simulate
 
 
 def __getattr__(name: str) -> Any:

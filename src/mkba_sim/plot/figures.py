@@ -161,7 +161,7 @@ def style() -> Iterator[None]:
     """The report's matplotlib style (fonts, grid, SVG text as text) as a context."""
     import matplotlib as mpl
 
-    with mpl.rc_context(_RC):
+    with mpl.rc_context(_RC):  # type: ignore[arg-type]
         yield
 
 
