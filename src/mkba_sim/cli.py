@@ -116,7 +116,7 @@ def _cmd_run(args: argparse.Namespace) -> int:
         doc["output"] = args.out
         print(json.dumps(doc, indent=2))
     else:
-        print(run_summary(result))
+        print(_tables(result, args.format) if args.format != "text" else run_summary(result))
         if args.out:
             print(f"\nSaved to {args.out}")
     return 0
@@ -157,10 +157,83 @@ def _cmd_analyse(args: argparse.Namespace) -> int:
         doc["output"] = args.out
         print(json.dumps(doc, indent=2))
     else:
-        print(analysis_summary(result))
+        print(_tables(result, args.format) if args.format != "text" else analysis_summary(result))
         if args.out:
             print(f"\nSaved to {args.out}")
     return 0
+
+
+# --- tables to paste and the HTML report (issue 12) ---------------------------------------
+
+
+def _tables(result: Any, fmt: str) -> str:
+    """``--format md|csv``: the run's or the analysis' tables (mkba_sim.report.tables)."""
+    from mkba_sim.report import tables
+    from mkba_sim.results import Result
+
+    found = tables.run_tables(result) if isinstance(result, Result) else None
+    return tables.format_tables(found or tables.analysis_tables(result), fmt)
+
+
+def _add_format(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument(
+        "--format",
+        choices=("text", "md", "csv"),
+        default="text",
+        help="text summary (default), or tables to paste: Markdown (md) or CSV (csv)",
+    )
+
+
+def _cmd_report(args: argparse.Namespace) -> int:
+    import time
+
+    t0 = time.perf_counter()
+    html = mkba_sim.report(
+        args.model,
+        lang=args.lang,
+        scenarios=args.scenario or None,
+        draws=args.draws,
+        seed=args.seed,
+        analysis_draws=args.analysis_draws,
+        out=args.out,
+        threads=args.threads,
+        strict=not args.no_strict,
+    )
+    size = len(html.encode("utf-8"))
+    print(f"Report written to {args.out} ({size / 1024:,.0f} kB, {time.perf_counter() - t0:.1f} s)")
+    return 0
+
+
+def _add_report_parser(sub: Any) -> None:
+    rep = sub.add_parser(
+        "report",
+        help="a decision report in one self-contained HTML file (Dutch by default)",
+    )
+    rep.add_argument("model")
+    rep.add_argument("--lang", choices=("nl", "en"), default="nl", help="language (default nl)")
+    rep.add_argument(
+        "--scenario",
+        action="append",
+        help="only this scenario (repeatable; the first is the main one; default: all)",
+    )
+    rep.add_argument(
+        "--draws", type=_positive_int, default=200_000, help="draws per scenario (2e5)"
+    )
+    rep.add_argument(
+        "--analysis-draws",
+        type=_positive_int,
+        default=50_000,
+        help="draws of the decision analysis of the main scenario (5e4)",
+    )
+    rep.add_argument("--seed", type=int, default=1, help="random seed (default 1)")
+    rep.add_argument("--threads", type=_positive_int, default=None, help="worker threads")
+    rep.add_argument("--out", default="report.html", help="the HTML file (default report.html)")
+    rep.add_argument(
+        "--no-strict",
+        action="store_true",
+        help="use a posterior even if it fails the convergence diagnostics (reported)",
+    )
+    rep.set_defaults(func=_cmd_report)
 
 
 def _cmd_bayes(args: argparse.Namespace) -> int:
@@ -301,6 +374,7 @@ def build_parser() -> argparse.ArgumentParser:
         action="store_true",
         help="use a posterior even if it fails the convergence diagnostics (reported)",
     )
+    _add_format(run)
     run.set_defaults(func=_cmd_run)
 
     an = sub.add_parser(
@@ -346,6 +420,7 @@ def build_parser() -> argparse.ArgumentParser:
         action="store_true",
         help="use a posterior even if it fails the convergence diagnostics (reported)",
     )
+    _add_format(an)
     an.set_defaults(func=_cmd_analyse)
 
     b = sub.add_parser(
@@ -367,6 +442,7 @@ def build_parser() -> argparse.ArgumentParser:
         help="report instead of refusing a fit that fails the convergence diagnostics",
     )
     b.set_defaults(func=_cmd_bayes)
+    _add_report_parser(sub)
     return p
 
 
