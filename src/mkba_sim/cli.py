@@ -188,7 +188,7 @@ def _cmd_report(args: argparse.Namespace) -> int:
     import time
 
     t0 = time.perf_counter()
-    html = mkba_sim.report(
+    html = mkba_sim.make_report(
         args.model,
         lang=args.lang,
         scenarios=args.scenario or None,

@@ -18,7 +18,7 @@ from mkba_sim.io.posteriors import attach_posteriors, needs_posteriors
 from mkba_sim.model import Model
 from mkba_sim.results import Result, make_attrs
 
-__all__ = ["analyse", "report", "simulate"]
+__all__ = ["analyse", "make_report", "report", "simulate"]
 
 
 def simulate(
@@ -182,7 +182,7 @@ def report(
     --------
     >>> import mkba_sim
     >>> path = "models/nazorg_plus.toml"
-    >>> html = mkba_sim.report(path, lang="en", out="report.html")  # doctest: +SKIP
+    >>> html = mkba_sim.make_report(path, lang="en", out="report.html")  # doctest: +SKIP
     """
     from mkba_sim.analysis.decision import AnalysisOptions
     from mkba_sim.analysis.replication import replicate
@@ -217,3 +217,7 @@ def report(
         except OSError as exc:
             raise MkbaError(f"{out}: cannot write the report ({exc.strerror or exc})") from None
     return html
+
+
+#: The public name (``mkba_sim.make_report``): ``mkba_sim.report`` is the sub-package.
+make_report = report
