@@ -273,13 +273,13 @@ def net_distribution(
             label=t["p_pos"].format(p=_p_text(float(ds["p_net_positive"]), lang)),
         )
         ax.axvline(0.0, color=OKABE_ITO["black"], lw=1.0)
-        styles = {"central": ("-", 1.6), "low": (":", 1.2), "high": (":", 1.2)}
+        styles = {"central": ("--", 1.5), "low": (":", 1.3), "high": (":", 1.3)}
         for col in ("low", "central", "high"):
             if col in pub:
                 ls, lw = styles[col]
                 ax.axvline(
                     pub[col],
-                    color=OKABE_ITO["orange"],
+                    color=OKABE_ITO["black"],
                     ls=ls,
                     lw=lw,
                     label=t["published"].format(col=t[col]),

@@ -117,7 +117,7 @@ def _scenario_block(
     lang: str,
     with_figures: bool,
 ) -> dict[str, Any]:
-    from mkba_sim import plot
+    import mkba_sim.plot as plot
 
     s = result.summary(name)
     pub = _published(rows, name)
@@ -204,7 +204,7 @@ def _scenario_block(
 def _analysis_block(
     analysis: AnalysisResult, fmt: Formatter, lang: str, t: Mapping[str, str]
 ) -> dict[str, Any]:
-    from mkba_sim import plot
+    import mkba_sim.plot as plot
 
     d = analysis.to_dict()
     drivers = []

@@ -200,7 +200,7 @@ TEXT: dict[str, dict[str, str]] = {
         "scenario": "Scenario",
         "description": "Beschrijving",
         "distribution_caption": "Verdeling van het saldo over de trekkingen. Rechts van de "
-        "zwarte lijn (saldo > 0) in blauw; de oranje lijnen zijn de cijfers van de studie.",
+        "zwarte lijn (saldo > 0) in blauw; de gestreepte lijnen zijn de cijfers van de studie.",
         "stakeholders_caption": "Saldo per belanghebbende: stip = gemiddelde, lijn = 90%-interval.",
         "per_year_caption": "Saldo per jaar (contante waarde).",
         "sensitivity": "Gevoeligheid en waarde van informatie",
@@ -294,7 +294,7 @@ TEXT: dict[str, dict[str, str]] = {
         "scenario": "Scenario",
         "description": "Description",
         "distribution_caption": "Distribution of the net balance over the draws. Right of the "
-        "black line (balance > 0) in blue; the orange lines are the study's figures.",
+        "black line (balance > 0) in blue; the dashed lines are the study's figures.",
         "stakeholders_caption": "Balance per stakeholder: dot = mean, line = 90% interval.",
         "per_year_caption": "Net balance per year (present value).",
         "sensitivity": "Sensitivity and value of information",
