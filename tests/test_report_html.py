@@ -285,9 +285,17 @@ def test_report_in_browser(
 
 def test_report_figures_match_a_plain_run(tmp_path: Path) -> None:
     """The page's figures are those of ``mkba_sim.simulate`` with the same seed and draws."""
+    steps: list[str] = []
     html = mkba_sim.make_report(
-        NAZORG, lang="en", scenarios=("variant_b",), draws=20_000, analysis_draws=5_000, seed=9
+        NAZORG,
+        lang="en",
+        scenarios=("variant_b",),
+        draws=20_000,
+        analysis_draws=5_000,
+        seed=9,
+        on_step=steps.append,
     )
+    assert steps == ["simulate", "analyse", "render"]
     res = mkba_sim.simulate(NAZORG, draws=20_000, seed=9, scenarios=["variant_b"])
     s = res.summary("variant_b")
     page = _Page()

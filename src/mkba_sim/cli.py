@@ -188,7 +188,41 @@ def _cmd_report(args: argparse.Namespace) -> int:
     import time
 
     t0 = time.perf_counter()
-    html = mkba_sim.make_report(
+    status = _report_status()
+    try:
+        html = _make_report(args, status)
+    finally:
+        if status is not None:
+            status.stop()
+    size = len(html.encode("utf-8"))
+    print(f"Report written to {args.out} ({size / 1024:,.0f} kB, {time.perf_counter() - t0:.1f} s)")
+    return 0
+
+
+_REPORT_STEPS = {
+    "simulate": "simulating every scenario",
+    "analyse": "decision analysis of the main scenario",
+    "render": "writing the report",
+}
+
+
+def _report_status() -> Any:
+    """A rich status line on stderr (only on a terminal) naming the report's current step."""
+    if not sys.stderr.isatty():
+        return None
+    from rich.console import Console
+
+    status = Console(stderr=True).status("loading the model")
+    status.start()
+    return status
+
+
+def _make_report(args: argparse.Namespace, status: Any) -> str:
+    def on_step(name: str) -> None:
+        if status is not None:
+            status.update(_REPORT_STEPS.get(name, name))
+
+    return mkba_sim.make_report(
         args.model,
         lang=args.lang,
         scenarios=args.scenario or None,
@@ -198,10 +232,8 @@ def _cmd_report(args: argparse.Namespace) -> int:
         out=args.out,
         threads=args.threads,
         strict=not args.no_strict,
+        on_step=on_step,
     )
-    size = len(html.encode("utf-8"))
-    print(f"Report written to {args.out} ({size / 1024:,.0f} kB, {time.perf_counter() - t0:.1f} s)")
-    return 0
 
 
 def _add_report_parser(sub: Any) -> None:

@@ -6,6 +6,7 @@ Notebooks and the CLI both call :func:`simulate`.
 from __future__ import annotations
 
 import os
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
@@ -148,6 +149,7 @@ def report(
     threads: int | None = None,
     bayes_cache: Path | None = None,
     strict: bool = True,
+    on_step: Callable[[str], None] | None = None,
 ) -> str:
     """The decision report of a model: one self-contained HTML file, Dutch or English.
 
@@ -172,6 +174,9 @@ def report(
         Write the HTML here (atomically) as well as returning it.
     threads, bayes_cache, strict
         As for :func:`simulate`.
+    on_step
+        Called with ``"simulate"``, ``"analyse"`` and ``"render"`` as each step starts
+        (the CLI shows it as a status line).
 
     Returns
     -------
@@ -195,11 +200,14 @@ def report(
         raise MkbaError(f"unknown report language {lang!r}; choose one of {', '.join(LANGUAGES)}")
     if isinstance(seed, bool) or not isinstance(seed, int) or seed < 0:
         raise SimulationError(f"seed must be a non-negative integer, got {seed!r}")
+    step = on_step or (lambda _name: None)
     m = model if isinstance(model, Model) else load_model(model)
     chosen = check_scenarios(m, tuple(scenarios) if scenarios else None)
+    step("simulate")
     result = simulate(
         m, draws, seed, scenarios=chosen, threads=threads, bayes_cache=bayes_cache, strict=strict
     )
+    step("analyse")
     analysis = analyse(
         m,
         scenario=chosen[0],
@@ -210,6 +218,7 @@ def report(
         bayes_cache=bayes_cache,
         strict=strict,
     )
+    step("render")
     html = render_html(m, result, analysis, replicate(m), lang=lang)
     if out is not None:
         try:
