@@ -6,7 +6,7 @@ VENV   := .venv
 BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.installed
 
-.PHONY: run test install lint typecheck bench clean
+.PHONY: run test install lint typecheck bench clean browser report
 
 $(STAMP): pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -28,8 +28,19 @@ lint: $(STAMP)
 typecheck: $(STAMP)
 	$(BIN)/mypy
 
-test: $(STAMP) lint typecheck
+test: $(STAMP) lint typecheck browser
 	$(BIN)/pytest -n 2 -q
+
+# Headless chromium for the HTML report's browser tests: Debian's package, installed only
+# when missing and only as root (CI); otherwise the browser tests skip (fail under CI=true).
+browser:
+	@if command -v chromium >/dev/null 2>&1; then :; \
+	elif [ "$$(id -u)" = "0" ] && command -v apt-get >/dev/null 2>&1; then \
+		apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium; \
+	else echo "chromium not found: install it (apt-get install chromium) to run the browser tests"; fi
+
+report: $(STAMP)
+	$(BIN)/mkba-sim report models/nazorg_plus.toml --lang nl --out out/nazorg_plus-nl.html
 
 bench: $(STAMP)
 	$(BIN)/python benchmarks/bench_engine.py

@@ -25,7 +25,8 @@ RULES: dict[str, tuple[set[str], set[str]]] = {
         {"analysis", "model", "results", "errors", "distributions"},
         {"numpy", "SALib", "xarray", "scipy"},
     ),
-    "report": ({"report", "analysis", "model", "results", "errors"}, {"numpy"}),
+    "report": ({"report", "plot", "analysis", "model", "results", "errors"}, {"numpy"}),
+    "plot": ({"plot", "analysis", "results", "errors"}, {"numpy"}),
     "bayes": (
         {"bayes", "io", "errors", "results", "_cache"},
         {"numpy", "xarray", "scipy", "pandas"},

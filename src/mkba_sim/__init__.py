@@ -10,6 +10,9 @@ Simulation
     :func:`simulate`, :class:`Result`, :func:`save_result`, :func:`load_result`
 Overrides
     :class:`Quantile` (``simulate(..., overrides={"salary": 98_000, "x": Quantile(0.95)})``)
+Reports
+    :func:`make_report` (the HTML decision report; :func:`mkba_sim.workflow.report`).
+    ``mkba_sim.report`` is the sub-package of report formats, hence the different name.
 Errors
     :class:`MkbaError`, :class:`ModelFileError`, :class:`SimulationError`
 """
@@ -36,6 +39,7 @@ _LAZY = {
     "Result": "mkba_sim.results",
     "simulate": "mkba_sim.workflow",
     "analyse": "mkba_sim.workflow",
+    "make_report": "mkba_sim.workflow",
     "AnalysisOptions": "mkba_sim.analysis.decision",
 }
 
@@ -53,6 +57,7 @@ __all__ = [
     "load_model",
     "load_result",
     "loads_model",
+    "make_report",
     "replicate",
     "save_result",
     "simulate",
@@ -67,7 +72,7 @@ if TYPE_CHECKING:
     from mkba_sim.model import Model
     from mkba_sim.model.overrides import Quantile
     from mkba_sim.results import Result
-    from mkba_sim.workflow import analyse, simulate
+    from mkba_sim.workflow import analyse, make_report, simulate
 
 
 def __getattr__(name: str) -> Any:

@@ -272,10 +272,13 @@ def _cmd_run(args: argparse.Namespace) -> int:
         doc["output"] = args.out
         print(json.dumps(doc, indent=2))
     else:
-        print(run_summary(result))
-        note = _precision_note(args, result.to_dict())
-        if note:
-            print(note)
+        if args.format != "text":
+            print(_tables(result, args.format))
+        else:
+            print(run_summary(result))
+            note = _precision_note(args, result.to_dict())
+            if note:
+                print(note)
         if args.out:
             print(f"\nSaved to {args.out}")
     return 0
@@ -352,10 +355,119 @@ def _cmd_analyse(args: argparse.Namespace) -> int:
         doc["output"] = args.out
         print(json.dumps(doc, indent=2))
     else:
-        print(analysis_summary(result))
+        print(_tables(result, args.format) if args.format != "text" else analysis_summary(result))
         if args.out:
             print(f"\nSaved to {args.out}")
     return 0
+
+
+# --- tables to paste and the HTML report (issue 12) ---------------------------------------
+
+
+def _tables(result: Any, fmt: str) -> str:
+    """``--format md|csv``: the run's or the analysis' tables (mkba_sim.report.tables)."""
+    from mkba_sim.report import tables
+    from mkba_sim.results import Result
+
+    found = tables.run_tables(result) if isinstance(result, Result) else None
+    return tables.format_tables(found or tables.analysis_tables(result), fmt)
+
+
+def _add_format(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument(
+        "--format",
+        choices=("text", "md", "csv"),
+        default="text",
+        help="text summary (default), or tables to paste: Markdown (md) or CSV (csv)",
+    )
+
+
+def _cmd_report(args: argparse.Namespace) -> int:
+    import time
+
+    t0 = time.perf_counter()
+    status = _report_status()
+    try:
+        html = _make_report(args, status)
+    finally:
+        if status is not None:
+            status.stop()
+    size = len(html.encode("utf-8"))
+    print(f"Report written to {args.out} ({size / 1024:,.0f} kB, {time.perf_counter() - t0:.1f} s)")
+    return 0
+
+
+_REPORT_STEPS = {
+    "simulate": "simulating every scenario",
+    "analyse": "decision analysis of the main scenario",
+    "render": "writing the report",
+}
+
+
+def _report_status() -> Any:
+    """A rich status line on stderr (only on a terminal) naming the report's current step."""
+    if not sys.stderr.isatty():
+        return None
+    from rich.console import Console
+
+    status = Console(stderr=True).status("loading the model")
+    status.start()
+    return status
+
+
+def _make_report(args: argparse.Namespace, status: Any) -> str:
+    def on_step(name: str) -> None:
+        if status is not None:
+            status.update(_REPORT_STEPS.get(name, name))
+
+    return mkba_sim.make_report(
+        args.model,
+        lang=args.lang,
+        scenarios=args.scenario or None,
+        draws=args.draws,
+        seed=args.seed,
+        analysis_draws=args.analysis_draws,
+        out=args.out,
+        threads=args.threads,
+        strict=not args.no_strict,
+        on_step=on_step,
+    )
+
+
+def _add_report_parser(sub: Any) -> None:
+    rep = sub.add_parser(
+        "report",
+        help="a decision report in one self-contained HTML file (Dutch by default)",
+    )
+    rep.add_argument("model")
+    rep.add_argument("--lang", choices=("nl", "en"), default="nl", help="language (default nl)")
+    rep.add_argument(
+        "--scenario",
+        action="append",
+        help="only this scenario (repeatable; the first is the main one; default: all)",
+    )
+    rep.add_argument(
+        "--draws", type=_integer(2, MAX_CLI_DRAWS), default=200_000, help="draws per scenario (2e5)"
+    )
+    rep.add_argument(
+        "--analysis-draws",
+        type=_integer(2, MAX_CLI_DRAWS),
+        default=50_000,
+        help="draws of the decision analysis of the main scenario (5e4)",
+    )
+    rep.add_argument(
+        "--seed", type=_integer(0, 2**63 - 1), default=1, metavar="N", help="random seed (1)"
+    )
+    rep.add_argument(
+        "--threads", type=_integer(1, 4096), default=None, metavar="N", help="worker threads"
+    )
+    rep.add_argument("--out", default="report.html", help="the HTML file (default report.html)")
+    rep.add_argument(
+        "--no-strict",
+        action="store_true",
+        help="use a posterior even if it fails the convergence diagnostics (reported)",
+    )
+    rep.set_defaults(func=_cmd_report)
 
 
 def _override(text: str) -> tuple[str, Any]:
@@ -529,6 +641,7 @@ def build_parser() -> argparse.ArgumentParser:
         action="store_true",
         help="read draws files outside the model file's folder",
     )
+    _add_format(run)
     run.set_defaults(func=_cmd_run)
 
     an = sub.add_parser(
@@ -591,6 +704,7 @@ def build_parser() -> argparse.ArgumentParser:
         action="store_true",
         help="use a posterior even if it fails the convergence diagnostics (reported)",
     )
+    _add_format(an)
     an.set_defaults(func=_cmd_analyse)
 
     b = sub.add_parser(
@@ -613,6 +727,7 @@ def build_parser() -> argparse.ArgumentParser:
         help="report instead of refusing a fit that fails the convergence diagnostics",
     )
     b.set_defaults(func=_cmd_bayes)
+    _add_report_parser(sub)
     return p
 
 

@@ -6,6 +6,7 @@ Notebooks and the CLI both call :func:`simulate`.
 from __future__ import annotations
 
 import os
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
@@ -18,7 +19,7 @@ from mkba_sim.io.posteriors import attach_posteriors, needs_posteriors
 from mkba_sim.model import Model
 from mkba_sim.results import Result, make_attrs
 
-__all__ = ["analyse", "simulate"]
+__all__ = ["analyse", "make_report", "report", "simulate"]
 
 
 def simulate(
@@ -135,3 +136,101 @@ def analyse(
         },
     )
     return analyse_scenario(m, scenario, base, rerun, seed, options, attrs)
+
+
+# --- the decision report (issue 12) ------------------------------------------------------
+
+
+def report(
+    model: Model | str | os.PathLike[str],
+    *,
+    lang: str = "nl",
+    scenarios: tuple[str, ...] | list[str] | None = None,
+    draws: int = 200_000,
+    seed: int = 1,
+    analysis_draws: int = 50_000,
+    out: str | os.PathLike[str] | None = None,
+    threads: int | None = None,
+    bayes_cache: Path | None = None,
+    strict: bool = True,
+    on_step: Callable[[str], None] | None = None,
+) -> str:
+    """The decision report of a model: one self-contained HTML file, Dutch or English.
+
+    Simulates ``scenarios`` (default: all; the first is the main scenario), runs the
+    decision analysis of the main scenario (tornado, variance shares, EVPI/EVPPI,
+    break-even cost; no Sobol' reruns) and replicates the study's published figures,
+    then renders :func:`mkba_sim.report.html.render_html`.
+
+    Parameters
+    ----------
+    model
+        A model file or a loaded :class:`~mkba_sim.model.Model`.
+    lang
+        ``"nl"`` (default) or ``"en"``.
+    scenarios
+        The scenarios shown, in order; the first is the main scenario.
+    draws, seed
+        Size and seed of the simulation of every scenario.
+    analysis_draws
+        Draws of the decision analysis of the main scenario.
+    out
+        Write the HTML here (atomically) as well as returning it.
+    threads, bayes_cache, strict
+        As for :func:`simulate`.
+    on_step
+        Called with ``"simulate"``, ``"analyse"`` and ``"render"`` as each step starts
+        (the CLI shows it as a status line).
+
+    Returns
+    -------
+    str
+        The HTML document.
+
+    Examples
+    --------
+    >>> import mkba_sim
+    >>> path = "models/nazorg_plus.toml"
+    >>> html = mkba_sim.make_report(path, lang="en", out="report.html")  # doctest: +SKIP
+    """
+    from mkba_sim.analysis.decision import AnalysisOptions
+    from mkba_sim.analysis.replication import replicate
+    from mkba_sim.errors import MkbaError
+    from mkba_sim.io.atomic import write_text_atomic
+    from mkba_sim.report.html import render_html
+    from mkba_sim.report.locale import LANGUAGES
+
+    if lang not in LANGUAGES:
+        raise MkbaError(f"unknown report language {lang!r}; choose one of {', '.join(LANGUAGES)}")
+    if isinstance(seed, bool) or not isinstance(seed, int) or seed < 0:
+        raise SimulationError(f"seed must be a non-negative integer, got {seed!r}")
+    step = on_step or (lambda _name: None)
+    m = model if isinstance(model, Model) else load_model(model)
+    chosen = check_scenarios(m, tuple(scenarios) if scenarios else None)
+    step("simulate")
+    result = simulate(
+        m, draws, seed, scenarios=chosen, threads=threads, bayes_cache=bayes_cache, strict=strict
+    )
+    step("analyse")
+    analysis = analyse(
+        m,
+        scenario=chosen[0],
+        draws=analysis_draws,
+        seed=seed,
+        options=AnalysisOptions(global_sensitivity=False, tornado_draws=2**14, sweep_points=5),
+        threads=threads,
+        bayes_cache=bayes_cache,
+        strict=strict,
+    )
+    step("render")
+    html = render_html(m, result, analysis, replicate(m), lang=lang)
+    if out is not None:
+        try:
+            write_text_atomic(out, html)
+        except OSError as exc:
+            raise MkbaError(f"{out}: cannot write the report ({exc.strerror or exc})") from None
+    return html
+
+
+#: The public name (``mkba_sim.make_report``): ``mkba_sim.report`` is the sub-package.
+make_report = report
