@@ -40,6 +40,7 @@ browser:
 	else echo "chromium not found: install it (apt-get install chromium) to run the browser tests"; fi
 
 report: $(STAMP)
+	mkdir -p out
 	$(BIN)/mkba-sim report models/nazorg_plus.toml --lang nl --out out/nazorg_plus-nl.html
 
 bench: $(STAMP)

@@ -295,12 +295,6 @@ def test_a_ledger_sum_of_two_hundred_names_validates() -> None:
     assert model.base.item("savings").expr is not None
 
 
-@pytest.mark.xfail(
-    reason="engine/codegen.py emit() nests one pair of parentheses per term (Python allows "
-    "200) and recurses once per term: chains longer than about 190 terms cannot be "
-    "generated yet, on either backend (the engine rewrite owns codegen.py)",
-    strict=False,
-)
 @pytest.mark.parametrize("backend", ["numba", "numpy"])
 def test_a_long_chain_runs(backend: str) -> None:
     text = BASE.replace('value = "saving"', 'value = "' + " + ".join(["saving"] * 1000) + '"')

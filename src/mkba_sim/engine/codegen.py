@@ -25,7 +25,7 @@ from pathlib import Path
 from types import ModuleType
 
 from mkba_sim.engine.plan import Plan
-from mkba_sim.model.expressions import BinOp, Call, Neg, Node, Num, Ref
+from mkba_sim.model.expressions import BinOp, Call, Neg, Node, Num, Ref, fold
 
 __all__ = ["emit", "kernel_key", "kernel_source", "load_kernel"]
 
@@ -40,38 +40,70 @@ _FINGERPRINT_FILES = (
 )
 
 
+_GROUP = {"+": 0, "-": 0, "*": 1, "/": 1, "**": 2}
+
+
 def emit(node: Node, slot: dict[str, str], const: dict[int, str]) -> str:
-    """Python source of ``node``.
+    """Python source of ``node``, without recursion (:func:`expressions.fold`).
 
     ``slot`` maps each name to its generated variable, ``const`` each literal node's
-    ``id`` to its constant variable.
+    ``id`` to its constant variable. A left operand that is a chain of operators of the
+    same precedence (``+ -`` or ``* /``) is written without parentheses: Python groups it
+    to the left exactly as the tree does, so a 1,000-term sum stays a flat expression
+    (Python's parser allows only about 200 nested parentheses).
     """
-    if isinstance(node, Num):
-        return const[id(node)]
-    if isinstance(node, Ref):
-        return slot[node.name]
-    if isinstance(node, Neg):
-        return f"(-{emit(node.operand, slot, const)})"
-    if isinstance(node, BinOp):
-        return f"({emit(node.left, slot, const)} {node.op} {emit(node.right, slot, const)})"
-    assert isinstance(node, Call)
-    args = [emit(a, slot, const) for a in node.args]
-    if node.func in ("min", "max"):
-        f = "fmin" if node.func == "min" else "fmax"
-        acc = args[0]
-        for a in args[1:]:
-            acc = f"{f}({acc}, {a})"
-        return acc
-    fname = {"abs": "abs", "exp": "math.exp", "log": "flog", "sqrt": "fsqrt"}[node.func]
-    return f"{fname}({args[0]})"
+
+    def combine(n: Node, kids: list[tuple[str, int]]) -> tuple[str, int]:
+        # value: (source, precedence group of a flat chain, or -1 when atomic/parenthesised)
+        if isinstance(n, Num):
+            return const[id(n)], -1
+        if isinstance(n, Ref):
+            return slot[n.name], -1
+        if isinstance(n, Neg):
+            return f"(-{kids[0][0]})", -1
+        if isinstance(n, BinOp):
+            (left, lg), (right, _) = kids
+            g = _GROUP[n.op]
+            if g < 2 and lg == g:
+                return f"{left} {n.op} {right}", g  # continue a flat left-grouped chain
+            return f"{_close(left, lg)} {n.op} {right}", g if g < 2 else -1
+        assert isinstance(n, Call)
+        args = [_close(src, grp) for src, grp in kids]
+        if n.func in ("min", "max"):
+            f = "fmin" if n.func == "min" else "fmax"
+            acc = args[0]
+            for x in args[1:]:
+                acc = f"{f}({acc}, {x})"
+            return acc, -1
+        fname = {"abs": "abs", "exp": "math.exp", "log": "flog", "sqrt": "fsqrt"}[n.func]
+        return f"{fname}({args[0]})", -1
+
+    def wrap(n: Node, kids: list[tuple[str, int]]) -> tuple[str, int]:
+        src, grp = combine(n, kids)
+        if isinstance(n, BinOp) and n.op == "**":
+            return f"({src})", -1
+        return src, grp
+
+    def fix(n: Node, kids: list[tuple[str, int]]) -> tuple[str, int]:
+        # a right operand of a binary operator is always parenthesised
+        if isinstance(n, BinOp):
+            (left, lg), (right, rg) = kids
+            kids = [(left, lg), (_close(right, rg), -1)]
+        return wrap(n, kids)
+
+    src, grp = fold(node, fix)
+    return _close(src, grp)
+
+
+def _close(src: str, group: int) -> str:
+    """Parenthesise an open chain so it can be used as an operand."""
+    return f"({src})" if group >= 0 else src
 
 
 def _signed_sum(terms: list[tuple[str, int]]) -> str:
-    """``0.0 + a - b ...`` in term order (the ledger's order of operations)."""
-    out = "0.0"
-    for var, sign in terms:
-        out = f"({out} {'+' if sign > 0 else '-'} {var})"
-    return out
+    """``(0.0 + a - b ...)`` in term order (the ledger's order of operations): Python
+    groups the flat chain to the left, as the ledger adds."""
+    return "(0.0" + "".join(f" {'+' if sign > 0 else '-'} {var}" for var, sign in terms) + ")"
 
 
 def _scenario_body(plan: Plan, s: int, ind: str) -> list[str]:
