@@ -12,7 +12,6 @@ from __future__ import annotations
 
 import math
 import os
-import queue
 import threading
 import time
 from collections.abc import Callable, Mapping
@@ -104,12 +103,11 @@ class _Runner:
         self.key = key
         self.kernel: Any = None
         self.pool: ThreadPoolExecutor | None = None
-        self.buffers: queue.SimpleQueue[np.ndarray] = queue.SimpleQueue()
+        # one histogram buffer per worker thread, made on first use (never waited for)
+        self.buffers: dict[int, np.ndarray] = {}
+        self.lock = threading.Lock()
         if backend == "numba":
             self.kernel, self.kernel_key = load_kernel(plan, cache_root() / "kernels")
-            n_hist = max(plan.stats.n_hist, 1)
-            for _ in range(threads):
-                self.buffers.put(np.zeros((n_hist, N_BINS), dtype=np.int64))
             if threads > 1:
                 self.pool = _pool(threads)
         else:
@@ -117,8 +115,16 @@ class _Runner:
 
     def close(self) -> None:
         """Release the histogram buffers (the thread pool is kept for the next run)."""
-        while not self.buffers.empty():
-            self.buffers.get()
+        self.buffers.clear()
+
+    def _buffer(self) -> np.ndarray:
+        ident = threading.get_ident()
+        with self.lock:
+            lh = self.buffers.get(ident)
+            if lh is None:
+                n_hist = max(self.plan.stats.n_hist, 1)
+                lh = self.buffers[ident] = np.zeros((n_hist, N_BINS), dtype=np.int64)
+            return lh
 
     def chunk(
         self,
@@ -159,47 +165,44 @@ class _Runner:
         s_scen, s_exceed, s_hist, s_defined = st.arrays()
 
         def task(b0: int, b1: int) -> None:
-            lh = self.buffers.get()
-            try:
-                self.kernel.run_blocks(
-                    np.int64(b0),
-                    np.int64(b1),
-                    np.int64(start),
-                    np.int64(n),
-                    np.int64(BLOCK),
-                    self.key,
-                    num.streams,
-                    design,
-                    num.corr_members,
-                    num.corr_ptr,
-                    num.chol,
-                    num.chol_ptr,
-                    num.codes,
-                    num.stream_of,
-                    num.fpar,
-                    num.ipar,
-                    num.pool,
-                    num.cst,
-                    num.pv_weight,
-                    num.year_coef,
-                    s_scen,
-                    shift,
-                    s_exceed,
-                    thr,
-                    s_hist,
-                    lo_,
-                    sc_,
-                    s_defined,
-                    np.int64(st.n_exceed),
-                    sums,
-                    counts,
-                    bad,
-                    lh,
-                    keep,
-                    kept,
-                )
-            finally:
-                self.buffers.put(lh)
+            lh = self._buffer()
+            self.kernel.run_blocks(
+                np.int64(b0),
+                np.int64(b1),
+                np.int64(start),
+                np.int64(n),
+                np.int64(BLOCK),
+                self.key,
+                num.streams,
+                design,
+                num.corr_members,
+                num.corr_ptr,
+                num.chol,
+                num.chol_ptr,
+                num.codes,
+                num.stream_of,
+                num.fpar,
+                num.ipar,
+                num.pool,
+                num.cst,
+                num.pv_weight,
+                num.year_coef,
+                s_scen,
+                shift,
+                s_exceed,
+                thr,
+                s_hist,
+                lo_,
+                sc_,
+                s_defined,
+                np.int64(st.n_exceed),
+                sums,
+                counts,
+                bad,
+                lh,
+                keep,
+                kept,
+            )
 
         group = max(1, min(MAX_GROUP, n_blocks // (4 * self.threads)))
         ranges = [(b, min(b + group, n_blocks)) for b in range(0, n_blocks, group)]
@@ -207,14 +210,18 @@ class _Runner:
             for b0, b1 in ranges:
                 task(b0, b1)
         else:
-            for fut in [self.pool.submit(task, b0, b1) for b0, b1 in ranges]:
-                fut.result()
+            futures = [self.pool.submit(task, b0, b1) for b0, b1 in ranges]
+            try:
+                for fut in futures:
+                    fut.result()
+            except BaseException:  # e.g. Ctrl-C: queued tasks are dropped, none waits
+                for fut in futures:
+                    fut.cancel()
+                raise
         hist = np.zeros((max(st.n_hist, 1), N_BINS), dtype=np.int64)
-        bufs = [self.buffers.get() for _ in range(self.threads)]
-        for lh in bufs:
+        for lh in self.buffers.values():
             hist += lh
             lh[:] = 0
-            self.buffers.put(lh)
         return sums, counts[:, : st.n_counts], bad, hist[: st.n_hist], (kept if keep else None)
 
 
