@@ -8,9 +8,8 @@ from __future__ import annotations
 import os
 from collections.abc import Callable
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-from mkba_sim.analysis.decision import AnalysisOptions, AnalysisResult, analyse_scenario
 from mkba_sim.engine import simulate_model
 from mkba_sim.engine.plan import check_scenarios
 from mkba_sim.errors import SimulationError
@@ -18,6 +17,9 @@ from mkba_sim.io.model_files import load_model
 from mkba_sim.io.posteriors import attach_posteriors, needs_posteriors
 from mkba_sim.model import Model
 from mkba_sim.results import Result, make_attrs
+
+if TYPE_CHECKING:  # the decision analysis (scipy, SALib) is imported only when used
+    from mkba_sim.analysis.decision import AnalysisOptions, AnalysisResult
 
 __all__ = ["analyse", "make_report", "report", "simulate"]
 
@@ -85,6 +87,8 @@ def analyse(
     >>> a = mkba_sim.analyse("models/nazorg_plus.toml", draws=100_000)  # doctest: +SKIP
     >>> a.to_dict()["evpi"]  # doctest: +SKIP
     """
+    from mkba_sim.analysis.decision import analyse_scenario
+
     if isinstance(seed, bool) or not isinstance(seed, int) or seed < 0:
         raise SimulationError(f"seed must be a non-negative integer, got {seed!r}")
     m = model if isinstance(model, Model) else load_model(model)
