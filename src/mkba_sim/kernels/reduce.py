@@ -45,31 +45,40 @@ def accumulate(
     """
     top = lh.shape[1] - 2.0
     for i in range(sv.shape[0]):
-        s = series_scenario[i]
+        x_row = sv[i]  # one-dimensional views: see kernels.sampling.fill_params
+        ok_row = ok[series_scenario[i]]
         zs = shift[i]
         e = exceed[i]
         h = hist[i]
         d = defined[i]
-        th = thr[e] if e >= 0 else 0.0
-        hl = hist_lo[h] if h >= 0 else 0.0
-        hs = hist_scale[h] if h >= 0 else 1.0
         sa = bs[i, 0]
         sq = bs[i, 1]
-        for t in range(n_t):
-            if not ok[s, t]:
-                continue
-            x = sv[i, t]
-            if d >= 0:
-                if x != x:
+        if e < 0 and h < 0 and d < 0:  # moments only (most series): no other branch
+            for t in range(n_t):
+                if ok_row[t]:
+                    xs = x_row[t] - zs
+                    sa += xs
+                    sq += xs * xs
+        else:
+            th = thr[e] if e >= 0 else 0.0
+            hl = hist_lo[h] if h >= 0 else 0.0
+            hs = hist_scale[h] if h >= 0 else 1.0
+            h_row = lh[max(h, 0)]
+            for t in range(n_t):
+                if not ok_row[t]:
                     continue
-                bc[n_exceed + d] += 1
-            xs = x - zs
-            sa += xs
-            sq += xs * xs
-            if e >= 0 and x > th:
-                bc[e] += 1
-            if h >= 0:
-                f = min(max((x - hl) * hs, -1.0), top)
-                lh[h, int(f + 1.0)] += 1
+                x = x_row[t]
+                if d >= 0:
+                    if x != x:
+                        continue
+                    bc[n_exceed + d] += 1
+                xs = x - zs
+                sa += xs
+                sq += xs * xs
+                if e >= 0 and x > th:
+                    bc[e] += 1
+                if h >= 0:
+                    f = min(max((x - hl) * hs, -1.0), top)
+                    h_row[int(f + 1.0)] += 1
         bs[i, 0] = sa
         bs[i, 1] = sq
