@@ -39,6 +39,7 @@ class Accumulator:
     counts: np.ndarray = field(init=False)
     hist: np.ndarray = field(init=False)
     first_bad: np.ndarray = field(init=False)
+    _hist_empty: bool = field(init=False, default=True)
 
     def __post_init__(self) -> None:
         st = self.stats
@@ -54,20 +55,31 @@ class Accumulator:
         block_sums: np.ndarray,
         block_counts: np.ndarray,
         bad: np.ndarray,
-        hist: np.ndarray,
+        hist: np.ndarray | None,
     ) -> None:
         """Merge one chunk of ``n`` draws from ``start``: ``block_sums`` [B, n_series, 2]
         in block order, ``block_counts`` [B, n_counts], ``bad`` [B, S] (chunk draw index
-        or -1), ``hist`` [n_hist, N_BINS] summed over threads."""
+        or -1), ``hist`` [n_hist, N_BINS] summed over threads (``None``: the histograms
+        are added once for the whole run, by :meth:`add_histograms`)."""
         for b in range(block_sums.shape[0]):
             self.sums += block_sums[b]
         self.counts += block_counts.sum(axis=0)
-        self.hist += hist
+        if hist is not None:
+            self.add_histograms(hist)
         for s in range(bad.shape[1]):
             hit = bad[:, s][bad[:, s] >= 0]
             if hit.size and self.first_bad[s] < 0:
                 self.first_bad[s] = start + int(hit.min())
         self.n += n
+
+    def add_histograms(self, hist: np.ndarray) -> None:
+        """Add histogram counts ``[n_hist, N_BINS]`` (integers: any order gives the same);
+        the first call takes ``hist`` over instead of adding it to zeros."""
+        if self._hist_empty:
+            self.hist = hist
+        else:
+            self.hist += hist
+        self._hist_empty = False
 
     def n_kept(self) -> np.ndarray:
         """Draws kept per scenario (all draws less those dropped as non-finite)."""
@@ -142,13 +154,12 @@ def histogram_quantiles(counts: np.ndarray, edges: np.ndarray, probs: np.ndarray
     if total == 0:
         return out
     cum = np.cumsum(counts)
-    for i, p in enumerate(probs):
-        target = p * total
-        k = int(np.searchsorted(cum, target, side="left"))
-        if k == 0 or k >= len(counts) - 1:
-            continue
-        before = cum[k - 1]
-        inside = counts[k]
-        frac = (target - before) / inside if inside > 0 else 0.0
-        out[i] = edges[k - 1] + frac * (edges[k] - edges[k - 1])
+    target = np.asarray(probs, dtype=float) * total
+    k = np.searchsorted(cum, target, side="left")
+    ok = (k > 0) & (k < len(counts) - 1)
+    k, target = k[ok], target[ok]
+    before = cum[k - 1]
+    inside = counts[k]
+    frac = np.where(inside > 0, (target - before) / np.maximum(inside, 1), 0.0)
+    out[ok] = edges[k - 1] + frac * (edges[k] - edges[k - 1])
     return out

@@ -42,7 +42,7 @@ MAX_GROUP = 16  # blocks per task handed to a thread
 
 Progress = Callable[[int, int], None]
 SeedLike = int | np.random.SeedSequence | None
-ChunkOut = tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray, np.ndarray | None]
+ChunkOut = tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray | None, np.ndarray | None]
 
 
 def _seed_sequence(seed: SeedLike) -> np.random.SeedSequence:
@@ -103,8 +103,10 @@ class _Runner:
         self.key = key
         self.kernel: Any = None
         self.pool: ThreadPoolExecutor | None = None
-        # one histogram buffer per worker thread, made on first use (never waited for)
+        # one histogram buffer per worker thread, made on first use (never waited for);
+        # the buffers add up over the whole run and are summed once, by histograms()
         self.buffers: dict[int, np.ndarray] = {}
+        self.numpy_hist: np.ndarray | None = None
         self.lock = threading.Lock()
         if backend == "numba":
             self.kernel, self.kernel_key = load_kernel(plan, cache_root() / "kernels")
@@ -135,10 +137,14 @@ class _Runner:
         hist_lo: np.ndarray,
         hist_scale: np.ndarray,
         keep: bool,
+        with_hist: bool = True,
     ) -> ChunkOut:
+        """Run draws ``start .. start + n - 1``; histograms (unless ``with_hist`` is
+        false, as for the pilot, whose ranges are not known yet) go to the runner's
+        buffers and are returned by :meth:`histograms` at the end of the run."""
         plan, num = self.plan, self.num
         if self.kernel is None:
-            return run_chunk_numpy(
+            out = run_chunk_numpy(
                 plan,
                 num,
                 start,
@@ -152,6 +158,9 @@ class _Runner:
                 N_BINS,
                 keep,
             )
+            if with_hist:
+                self.numpy_hist = out[3] if self.numpy_hist is None else self.numpy_hist + out[3]
+            return out[0], out[1], out[2], None, out[4]
         st = plan.stats
         n_blocks = (n + BLOCK - 1) // BLOCK
         sums = np.empty((n_blocks, st.n_series, 2))
@@ -163,6 +172,8 @@ class _Runner:
         sc_ = hist_scale if hist_scale.size else np.ones(1)
         thr = num.thresholds
         s_scen, s_exceed, s_hist, s_defined = st.arrays()
+        if not with_hist:
+            s_hist = np.full_like(s_hist, -1)
 
         def task(b0: int, b1: int) -> None:
             lh = self._buffer()
@@ -218,11 +229,23 @@ class _Runner:
                 for fut in futures:
                     fut.cancel()
                 raise
-        hist = np.zeros((max(st.n_hist, 1), N_BINS), dtype=np.int64)
-        for lh in self.buffers.values():
-            hist += lh
-            lh[:] = 0
-        return sums, counts[:, : st.n_counts], bad, hist[: st.n_hist], (kept if keep else None)
+        return sums, counts[:, : st.n_counts], bad, None, (kept if keep else None)
+
+    def histograms(self) -> np.ndarray:
+        """The run's histograms ``[n_hist, N_BINS]``, summed over threads (integer
+        counts: the sum does not depend on which thread counted what)."""
+        n_hist = self.plan.stats.n_hist
+        if self.kernel is None:
+            if self.numpy_hist is not None:
+                return self.numpy_hist
+            return np.zeros((n_hist, N_BINS), dtype=np.int64)
+        bufs = list(self.buffers.values())
+        if not bufs:
+            return np.zeros((n_hist, N_BINS), dtype=np.int64)
+        hist = bufs[0][:n_hist]
+        for lh in bufs[1:]:
+            hist = hist + lh[:n_hist]
+        return hist
 
 
 def _pilot_ranges(plan: Plan, kept: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
@@ -232,17 +255,16 @@ def _pilot_ranges(plan: Plan, kept: np.ndarray) -> tuple[np.ndarray, np.ndarray,
     n_finite = finite.sum(axis=0)
     shift = np.where(finite, stats, 0.0).sum(axis=0) / np.maximum(n_finite, 1)
     hs = plan.stats.hist_series()
-    lo = np.zeros(len(hs))
-    scale = np.ones(len(hs))
-    for h, i in enumerate(hs):
-        v = stats[:, i]
-        v = v[np.isfinite(v)]
-        a, b = (-1.0, 1.0) if v.size == 0 else (float(v.min()), float(v.max()))
-        span = b - a
-        if span <= 1e-12 * max(1.0, abs(a), abs(b)):
-            span = max(1.0, abs(a)) * 1e-6
-        lo[h] = a - 0.5 * span
-        scale[h] = (N_BINS - 2) / (2.0 * span)
+    v = stats[:, hs]
+    fin = finite[:, hs]
+    any_finite = fin.any(axis=0)
+    a = np.where(any_finite, np.where(fin, v, np.inf).min(axis=0, initial=np.inf), -1.0)
+    b = np.where(any_finite, np.where(fin, v, -np.inf).max(axis=0, initial=-np.inf), 1.0)
+    span = b - a
+    flat = span <= 1e-12 * np.maximum(1.0, np.maximum(np.abs(a), np.abs(b)))
+    span = np.where(flat, np.maximum(1.0, np.abs(a)) * 1e-6, span)
+    lo = a - 0.5 * span
+    scale = (N_BINS - 2) / (2.0 * span)
     return shift, lo, scale
 
 
@@ -437,7 +459,7 @@ def _run(
     design.reset()
     ones = np.ones(st.n_hist)
     pilot = runner.chunk(
-        0, n_pilot, pilot_rows, np.zeros(st.n_series), np.zeros(st.n_hist), ones, True
+        0, n_pilot, pilot_rows, np.zeros(st.n_series), np.zeros(st.n_hist), ones, True, False
     )
     pilot_kept = pilot[4]
     assert pilot_kept is not None
@@ -470,6 +492,7 @@ def _run(
         if precision and _targets_met(acc, net_idx, *targets):
             stopped_early = start < a.draws
             break
+    acc.add_histograms(runner.histograms())
     run_seconds = time.perf_counter() - t1
     kept_all = np.concatenate(kept_parts) if kept_parts else None
     exact = kept_all is not None or acc.n == n_pilot
