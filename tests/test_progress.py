@@ -218,3 +218,18 @@ def test_rich_is_imported_only_by_the_cli() -> None:
             elif isinstance(node, ast.ImportFrom) and node.module:
                 mods = [node.module]
             assert not any(m.split(".")[0] == "rich" for m in mods), path
+
+
+def test_cli_progress_shows_names_with_brackets_verbatim(
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    from mkba_sim.cli import _Progress
+
+    with _Progress(show=True, force=True) as p:  # rich writes to the (captured) stderr
+        p("evppi", 0, 3, "")
+        p("evppi", 1, 3, "exposure[case 3]")
+        p.bar.refresh()
+    captured = capsys.readouterr()
+    assert captured.out == ""
+    assert "EVPPI per input: exposure[case 3]" in captured.err
+    assert "1/3" in captured.err

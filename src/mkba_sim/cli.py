@@ -234,9 +234,12 @@ class _Progress:
             )
         else:
             self.bar.update(
-                task, description=description, completed=done, total=None if one else total
+                task,
+                description=description,
+                completed=done,
+                total=None if one else total,
+                **fields,
             )
-            self.bar.update(task, **fields)
 
     def _estimate(self, done: int, total: int) -> None:
         now = time.perf_counter()
@@ -275,9 +278,9 @@ class _Progress:
         console = Console(stderr=True, force_terminal=True if self.force else None)
         self.bar = Progress(
             SpinnerColumn(),
-            TextColumn("{task.description}"),
+            TextColumn("{task.description}", markup=False),  # names may hold "[...]"
             BarColumn(),
-            TextColumn("{task.fields[count]}"),
+            TextColumn("{task.fields[count]}", markup=False),
             TimeElapsedColumn(),
             TimeRemainingColumn(),
             transient=True,
