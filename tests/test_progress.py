@@ -233,3 +233,24 @@ def test_cli_progress_shows_names_with_brackets_verbatim(
     assert captured.out == ""
     assert "EVPPI per input: exposure[case 3]" in captured.err
     assert "1/3" in captured.err
+
+
+def test_cli_time_estimate_of_a_long_run_and_quiet_silences_it(
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    import time
+
+    from mkba_sim.cli import _Progress
+
+    total = 10**12  # one draw per millisecond: hours left, far above the 30 s threshold
+    for quiet in (False, True):
+        p = _Progress(show=False, quiet=quiet)
+        p("draws", 0, total, "")
+        time.sleep(0.01)
+        p("draws", 1, total, "")
+        p("draws", 2, total, "")  # announced once
+        err = capsys.readouterr().err
+        if quiet:
+            assert err == ""
+        else:
+            assert err.count("will take about") == 1 and "Ctrl-C" in err
