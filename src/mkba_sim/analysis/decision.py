@@ -370,7 +370,12 @@ def analyse_scenario(
     net = base.draws(scenario, "net")
     e = evpi(net[np.isfinite(net)])
     pop = float(
-        population_evpi(e.evpi, opt.cohorts_per_year, opt.years, model.settings.discount_rate)
+        population_evpi(
+            e.evpi,
+            opt.cohorts_per_year,
+            opt.years,
+            model.scenarios[scenario].settings.discount_rate,  # a scenario may set its own
+        )
     )
     parts: dict[str, Any] = {}
     if inputs:
