@@ -167,3 +167,15 @@ def test_analyse_cli_on_both_seed_models(tmp_path: Path) -> None:
     )
     assert bad.returncode == 2 and "did you mean 'work_attribution'" in bad.stderr
     assert "Traceback" not in bad.stderr
+
+
+def test_population_evpi_uses_the_scenarios_own_discount_rate() -> None:
+    scenario = '[scenarios.discounted]\ndescription = "5%"\nmodel = { discount_rate = 0.05 }\n'
+    text = LINEAR + "\n" + scenario
+    model = mkba_sim.loads_model(text)
+    opt = AnalysisOptions(tornado_draws=4096, sweep_points=3, global_sensitivity=False)
+    e = mkba_sim.analyse(model, scenario="discounted", draws=8192, seed=3, options=opt)
+    evpi = e.to_dict()["evpi"]
+    factor = sum(1.05**-t for t in range(10))  # ten yearly cohorts, the first undiscounted
+    assert evpi["population"] == pytest.approx(factor * evpi["per_decision"], rel=1e-12)
+    assert factor < 10

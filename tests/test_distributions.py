@@ -499,8 +499,10 @@ def test_kernel_posterior_is_exact() -> None:
     dist = dist.with_draws(draws)
     code, got = kernel_quantile(dist, U_GRID)
     assert code == ks.POSTERIOR
-    np.testing.assert_array_equal(got, dist.ppf(U_GRID))
+    # the kernel picks a draw by index (the joint draw index); ppf sorts (quantiles)
     np.testing.assert_array_equal(got, draws[np.minimum((U_GRID * 1_001).astype(int), 1_000)])
+    idx = np.minimum((U_GRID * 1_001).astype(int), 1_000)
+    np.testing.assert_array_equal(dist.ppf(U_GRID), np.sort(draws)[idx])
 
 
 def test_fixed_and_uniform_encodings_are_closed_forms() -> None:
@@ -632,3 +634,15 @@ def test_bad_spec_names_the_key(spec: dict[str, Any], key: str) -> None:
         parse_distribution(spec)
     assert info.value.key == key
     assert info.value.problem
+
+
+def test_posterior_ppf_is_the_quantile_of_the_draws_not_a_draw_index() -> None:
+    """Tornado, sweep and ``Quantile(p)`` overrides read a posterior input's quantiles."""
+    from mkba_sim.distributions.posterior import Posterior
+
+    rng = np.random.default_rng(5)
+    draws = rng.permutation(np.arange(1000.0))  # stored in joint-draw order, not sorted
+    post = Posterior("m", "x", False).with_draws(draws)
+    assert post.ppf(np.array([0.05, 0.5, 0.95])).tolist() == [50.0, 500.0, 950.0]
+    assert post.ppf(np.array([0.0, 1.0])).tolist() == [0.0, 999.0]
+    assert post.draws is not None and post.draws.tolist() == draws.tolist()  # order kept

@@ -169,62 +169,157 @@ def _cmd_replicate(args: argparse.Namespace) -> int:
     return 0 if all(r.matches for r in rows) else 1
 
 
-class _Progress:
-    """Progress of a run: an estimate line for long runs, a rich bar on a terminal.
+_STEP_LABELS = {
+    "report": "report",
+    "posterior": "posterior",
+    "fit": "fitting the sub-model (NUTS)",
+    "compile": "compiling the kernel",
+    "draws": "drawing",
+    "tornado": "tornado reruns",
+    "evppi": "EVPPI per input",
+    "delta": "Borgonovo's delta",
+    "sobol": "Sobol' reruns",
+    "sweep": "break-even sweep",
+}
+"""What the progress display calls each step of :data:`mkba_sim.workflow.PROGRESS_STEPS`."""
 
-    Called as ``progress(done, total)`` after each chunk. The rate is measured between
-    the first two calls (after compilation and the pilot), so the estimate is honest.
+
+class _Progress:
+    """The CLI's :class:`~mkba_sim.workflow.ProgressCallback`: progress on stderr.
+
+    ``show``: rich bars, one row per running step (spinner only for one-unit steps),
+    removed when the step ends and erased at the end. Independently of ``show``, unless
+    ``quiet``, a run whose remaining draws are expected to take longer than
+    :data:`ESTIMATE_AFTER_SECONDS` says so in one line; the rate is measured from the
+    first report of the drawing (after compilation and the pilot), so it is honest.
+    Used as a context manager, so the display stops on errors and Ctrl-C too.
     """
 
-    def __init__(self, bar: bool) -> None:
-        self.want_bar = bar and sys.stderr.isatty()
+    def __init__(self, show: bool, force: bool = False, quiet: bool = False) -> None:
+        self.show = show and not quiet
+        self.force = force
+        self.quiet = quiet
         self.bar: Any = None
-        self.task: Any = None
+        self.tasks: dict[str, Any] = {}
         self.first: tuple[float, int] | None = None
         self.announced = False
 
-    def __call__(self, done: int, total: int) -> None:
+    def __enter__(self) -> _Progress:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.stop()
+
+    def __call__(self, step: str, done: int, total: int, detail: str) -> None:
+        if step == "draws" and not self.quiet:
+            self._estimate(done, total)
+        if not self.show:
+            return
+        if self.bar is None:
+            self._start()
+        task = self.tasks.get(step)
+        if done >= total:
+            if task is not None:
+                self.bar.remove_task(self.tasks.pop(step))
+            return
+        label = _STEP_LABELS.get(step, step)
+        if step == "report":
+            detail = _REPORT_STEPS.get(detail, detail)
+        description = f"{label}: {detail}" if detail else label
+        one = total <= 1  # a step of one unit: a spinner, no count
+        fields = {"count": "" if one else f"{done:,}/{total:,}"}
+        if task is None:
+            self.tasks[step] = self.bar.add_task(
+                description, total=None if one else total, completed=done, **fields
+            )
+        else:
+            self.bar.update(
+                task,
+                description=description,
+                completed=done,
+                total=None if one else total,
+                **fields,
+            )
+
+    def _estimate(self, done: int, total: int) -> None:
         now = time.perf_counter()
-        if self.first is None:
-            self.first = (now, done)
+        if done == 0 or self.first is None:
+            self.first, self.announced = (now, done), False
             return
         t1, d1 = self.first
-        if not self.announced and done > d1 and now > t1:
-            self.announced = True
-            rate = (done - d1) / (now - t1)
-            left = (total - done) / rate
-            if left > ESTIMATE_AFTER_SECONDS:
-                from mkba_sim.resources import format_duration
+        if self.announced or done <= d1 or now <= t1 or done >= total:
+            return
+        self.announced = True
+        rate = (done - d1) / (now - t1)
+        left = (total - done) / rate
+        if left > ESTIMATE_AFTER_SECONDS:
+            from mkba_sim.resources import format_duration
 
-                print(
-                    f"mkba-sim: {total:,} draws will take about {format_duration(left)} more "
-                    f"({rate / 1e6:,.1f} M draws/s); Ctrl-C stops the run without saving",
-                    file=sys.stderr,
-                )
-                if self.want_bar:
-                    self._start(total)
-        if self.bar is not None:
-            self.bar.update(self.task, completed=done)
+            line = (
+                f"mkba-sim: {total:,} draws will take about {format_duration(left)} more "
+                f"({rate / 1e6:,.1f} M draws/s); Ctrl-C stops the run without saving"
+            )
+            if self.bar is not None:
+                self.bar.console.print(line, markup=False, highlight=False)
+            else:
+                print(line, file=sys.stderr)
 
-    def _start(self, total: int) -> None:
+    def _start(self) -> None:
         from rich.console import Console
-        from rich.progress import BarColumn, Progress, TextColumn, TimeRemainingColumn
+        from rich.progress import (
+            BarColumn,
+            Progress,
+            SpinnerColumn,
+            TextColumn,
+            TimeElapsedColumn,
+            TimeRemainingColumn,
+        )
 
+        console = Console(stderr=True, force_terminal=True if self.force else None)
         self.bar = Progress(
-            TextColumn("simulating"),
+            SpinnerColumn(),
+            TextColumn("{task.description}", markup=False),  # names may hold "[...]"
             BarColumn(),
-            TextColumn("{task.completed:,}/{task.total:,} draws"),
+            TextColumn("{task.fields[count]}", markup=False),
+            TimeElapsedColumn(),
             TimeRemainingColumn(),
             transient=True,
-            console=Console(stderr=True),
+            console=console,
         )
         self.bar.start()
-        self.task = self.bar.add_task("run", total=total)
 
     def stop(self) -> None:
         if self.bar is not None:
             self.bar.stop()
             self.bar = None
+            self.tasks.clear()
+
+
+def _progress(args: argparse.Namespace) -> _Progress:
+    """The progress display a command asked for: on a terminal unless ``--quiet``, or
+    wherever stderr goes with ``--progress``."""
+    quiet = bool(getattr(args, "quiet", False))
+    force = bool(getattr(args, "progress", False))
+    try:
+        tty = sys.stderr is not None and sys.stderr.isatty()
+    except (ValueError, OSError):  # a closed stderr
+        tty = False
+    return _Progress(show=force or tty, force=force, quiet=quiet)
+
+
+def _add_progress(parser: argparse.ArgumentParser) -> None:
+    group = parser.add_mutually_exclusive_group()
+    group.add_argument(
+        "--progress",
+        action="store_true",
+        help="show progress on stderr even when it is not a terminal",
+    )
+    group.add_argument(
+        "-q",
+        "--quiet",
+        action="store_true",
+        help="no progress and no time estimate on stderr (errors and warnings still)",
+    )
 
 
 def _cmd_run(args: argparse.Namespace) -> int:
@@ -243,8 +338,7 @@ def _cmd_run(args: argparse.Namespace) -> int:
         from mkba_sim.resources import check_kept_draws
 
         check_kept_draws(model, args.draws, args.scenario, args.memory_limit)
-    progress = _Progress(bar=not args.json)
-    try:
+    with _progress(args) as progress:
         result = mkba_sim.simulate(
             model,
             draws=args.draws,
@@ -258,12 +352,10 @@ def _cmd_run(args: argparse.Namespace) -> int:
             target_mcse_mean=args.target_mcse_mean,
             backend=args.backend,
             overrides=dict(args.overrides or []),
-            progress=progress,
+            on_progress=progress,
             strict=not args.no_strict,
             allow_outside_files=args.allow_outside_files,
         )
-    finally:
-        progress.stop()
     if args.out:
         mkba_sim.save_result(result, args.out, force=args.force, make_parents=False)
         args.saved = True
@@ -331,15 +423,17 @@ def _cmd_analyse(args: argparse.Namespace) -> int:
         delta=args.delta,
     )
     try:
-        result = mkba_sim.analyse(
-            model,
-            scenario=args.scenario,
-            draws=args.draws,
-            seed=args.seed,
-            options=options,
-            threads=args.threads,
-            strict=not args.no_strict,
-        )
+        with _progress(args) as progress:
+            result = mkba_sim.analyse(
+                model,
+                scenario=args.scenario,
+                draws=args.draws,
+                seed=args.seed,
+                options=options,
+                threads=args.threads,
+                strict=not args.no_strict,
+                on_progress=progress,
+            )
     except ValueError as exc:  # e.g. an unknown sweep input, named with a suggestion
         raise MkbaError(f"{args.model}: {exc}") from None
     if args.out:
@@ -386,12 +480,8 @@ def _cmd_report(args: argparse.Namespace) -> int:
     import time
 
     t0 = time.perf_counter()
-    status = _report_status()
-    try:
-        html = _make_report(args, status)
-    finally:
-        if status is not None:
-            status.stop()
+    with _progress(args) as progress:
+        html = _make_report(args, progress)
     size = len(html.encode("utf-8"))
     print(f"Report written to {args.out} ({size / 1024:,.0f} kB, {time.perf_counter() - t0:.1f} s)")
     return 0
@@ -404,22 +494,7 @@ _REPORT_STEPS = {
 }
 
 
-def _report_status() -> Any:
-    """A rich status line on stderr (only on a terminal) naming the report's current step."""
-    if not sys.stderr.isatty():
-        return None
-    from rich.console import Console
-
-    status = Console(stderr=True).status("loading the model")
-    status.start()
-    return status
-
-
-def _make_report(args: argparse.Namespace, status: Any) -> str:
-    def on_step(name: str) -> None:
-        if status is not None:
-            status.update(_REPORT_STEPS.get(name, name))
-
+def _make_report(args: argparse.Namespace, progress: _Progress) -> str:
     return mkba_sim.make_report(
         args.model,
         lang=args.lang,
@@ -430,7 +505,7 @@ def _make_report(args: argparse.Namespace, status: Any) -> str:
         out=args.out,
         threads=args.threads,
         strict=not args.no_strict,
-        on_step=on_step,
+        on_progress=progress,
     )
 
 
@@ -467,6 +542,7 @@ def _add_report_parser(sub: Any) -> None:
         action="store_true",
         help="use a posterior even if it fails the convergence diagnostics (reported)",
     )
+    _add_progress(rep)
     rep.set_defaults(func=_cmd_report)
 
 
@@ -511,12 +587,17 @@ def _cmd_bayes(args: argparse.Namespace) -> int:
     from mkba_sim import bayes
 
     data_dir = model_data_dir(model)
-    docs = {
-        n: bayes.bayes_summary_json(
-            n, prior=args.prior, strict=not args.no_strict, data_dir=data_dir
-        )
-        for n in names
-    }
+    with _progress(args) as progress:
+        docs = {
+            n: bayes.bayes_summary_json(
+                n,
+                prior=args.prior,
+                strict=not args.no_strict,
+                data_dir=data_dir,
+                on_progress=progress,
+            )
+            for n in names
+        }
     if args.json:
         print(
             json.dumps({"schema": bayes.SCHEMA, "model": args.model, "submodels": docs}, indent=2)
@@ -642,6 +723,7 @@ def build_parser() -> argparse.ArgumentParser:
         help="read draws files outside the model file's folder",
     )
     _add_format(run)
+    _add_progress(run)
     run.set_defaults(func=_cmd_run)
 
     an = sub.add_parser(
@@ -705,6 +787,7 @@ def build_parser() -> argparse.ArgumentParser:
         help="use a posterior even if it fails the convergence diagnostics (reported)",
     )
     _add_format(an)
+    _add_progress(an)
     an.set_defaults(func=_cmd_analyse)
 
     b = sub.add_parser(
@@ -726,6 +809,7 @@ def build_parser() -> argparse.ArgumentParser:
         action="store_true",
         help="report instead of refusing a fit that fails the convergence diagnostics",
     )
+    _add_progress(b)
     b.set_defaults(func=_cmd_bayes)
     _add_report_parser(sub)
     return p

@@ -8,7 +8,7 @@ from __future__ import annotations
 import os
 from collections.abc import Callable
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, Protocol
 
 from mkba_sim.engine import simulate_model
 from mkba_sim.engine.plan import check_scenarios
@@ -21,7 +21,43 @@ from mkba_sim.results import Result, make_attrs
 if TYPE_CHECKING:  # the decision analysis (scipy, SALib) is imported only when used
     from mkba_sim.analysis.decision import AnalysisOptions, AnalysisResult
 
-__all__ = ["analyse", "make_report", "report", "simulate"]
+__all__ = ["PROGRESS_STEPS", "ProgressCallback", "analyse", "make_report", "report", "simulate"]
+
+
+class ProgressCallback(Protocol):
+    """What :func:`simulate`, :func:`analyse` and :func:`report` call as work goes on.
+
+    ``on_progress(step, done, total, detail)``: ``step`` is one of
+    :data:`PROGRESS_STEPS`; every step starts with ``done = 0`` and, unless an error
+    stops the work, ends with ``done == total``; ``detail`` is a short text (the input,
+    chain or sub-model concerned; may be empty). A step may recur (one ``"compile"``
+    and ``"draws"`` per simulation; the report simulates, then analyses). The callback
+    is called from the calling thread only, between units of work, so it should return
+    quickly; an exception it raises (e.g. ``KeyboardInterrupt``) stops the work.
+
+    The layers below the application layer take the same callable, typed
+    ``Callable[[str, int, int, str], None]``: the engine reports ``"compile"`` and
+    ``"draws"``, :mod:`mkba_sim.analysis.decision` the analysis steps,
+    :func:`mkba_sim.bayes.fit.fit_or_load` ``"posterior"`` and ``"fit"``.
+    """
+
+    def __call__(self, step: str, done: int, total: int, detail: str) -> None:
+        """Report that ``done`` of ``total`` units of ``step`` are done."""
+
+
+#: Every step a :class:`ProgressCallback` may see, with what its units are.
+PROGRESS_STEPS: dict[str, str] = {
+    "posterior": "a Bayesian sub-model's posterior: loaded from the cache or fitted (1 unit)",
+    "fit": "NUTS sampling of a sub-model (PyMC): draws of all chains, tuning included",
+    "compile": "loading or compiling the model's kernel and running its pilot (1 unit)",
+    "draws": "Monte Carlo draws of a simulation",
+    "tornado": "tornado reruns: two per uncertain input and one reference",
+    "evppi": "EVPPI of each uncertain input (regression on the base run's draws)",
+    "delta": "Borgonovo's delta (1 unit)",
+    "sobol": "Sobol' pick-freeze reruns: two, and one per input group",
+    "sweep": "reruns at each point of the break-even sweep",
+    "report": "the report's parts: simulate, analyse, render (detail names the part)",
+}
 
 
 def simulate(
@@ -33,6 +69,7 @@ def simulate(
     bayes_cache: Path | None = None,
     strict: bool = True,
     allow_outside_files: bool = False,
+    on_progress: ProgressCallback | None = None,
     **options: Any,
 ) -> Result:
     """Simulate a model file or a loaded :class:`~mkba_sim.model.Model`.
@@ -46,6 +83,9 @@ def simulate(
     inputs for this run only, reusing the compiled kernel, under common random numbers
     with the unchanged run.
 
+    ``on_progress`` (a :class:`ProgressCallback`) hears of loading or fitting posteriors
+    (``"posterior"``, ``"fit"``), compiling (``"compile"``) and drawing (``"draws"``).
+
     Examples
     --------
     >>> import mkba_sim
@@ -57,10 +97,21 @@ def simulate(
     posteriors: list[dict[str, Any]] = []
     if needs_posteriors(m, chosen):
         m, posteriors = attach_posteriors(
-            m, chosen, cache_dir=bayes_cache, strict=strict, allow_outside_files=allow_outside_files
+            m,
+            chosen,
+            cache_dir=bayes_cache,
+            strict=strict,
+            allow_outside_files=allow_outside_files,
+            on_progress=on_progress,
         )
     return simulate_model(
-        m, draws, seed, scenarios=chosen, attrs={"posteriors": posteriors}, **options
+        m,
+        draws,
+        seed,
+        scenarios=chosen,
+        attrs={"posteriors": posteriors},
+        on_progress=on_progress,
+        **options,
     )
 
 
@@ -74,12 +125,17 @@ def analyse(
     threads: int | None = None,
     bayes_cache: Path | None = None,
     strict: bool = True,
+    on_progress: ProgressCallback | None = None,
 ) -> AnalysisResult:
     """Decision analysis of one scenario: tornado, global sensitivity, EVPI/EVPPI,
     break-even cost and input sweep, stakeholders (:mod:`mkba_sim.analysis.decision`).
 
     The base run keeps its ``draws``; every rerun (tornado, Sobol', sweep) uses the same
     seed and the compiled kernel of the base run, with inputs overridden or re-seeded.
+    ``on_progress`` (a :class:`ProgressCallback`) hears of the posteriors and the base
+    run as in :func:`simulate`, then of each analysis step (``"tornado"``, ``"evppi"``,
+    ``"sobol"``, ``"delta"``, ``"sweep"``) counting its reruns or inputs; the reruns
+    themselves report nothing.
 
     Examples
     --------
@@ -95,7 +151,9 @@ def analyse(
     chosen = check_scenarios(m, (scenario,))
     posteriors: list[dict[str, Any]] = []
     if needs_posteriors(m, chosen):
-        m, posteriors = attach_posteriors(m, chosen, cache_dir=bayes_cache, strict=strict)
+        m, posteriors = attach_posteriors(
+            m, chosen, cache_dir=bayes_cache, strict=strict, on_progress=on_progress
+        )
     base = simulate_model(
         m,
         draws,
@@ -104,6 +162,7 @@ def analyse(
         keep_draws=True,
         threads=threads,
         attrs={"posteriors": posteriors},
+        on_progress=on_progress,
     )
 
     def rerun(overrides: Any, reseed: Any, n: int, keep: bool) -> Result:
@@ -139,7 +198,7 @@ def analyse(
             if k in a
         },
     )
-    return analyse_scenario(m, scenario, base, rerun, seed, options, attrs)
+    return analyse_scenario(m, scenario, base, rerun, seed, options, attrs, on_progress)
 
 
 # --- the decision report (issue 12) ------------------------------------------------------
@@ -158,6 +217,7 @@ def report(
     bayes_cache: Path | None = None,
     strict: bool = True,
     on_step: Callable[[str], None] | None = None,
+    on_progress: ProgressCallback | None = None,
 ) -> str:
     """The decision report of a model: one self-contained HTML file, Dutch or English.
 
@@ -184,7 +244,11 @@ def report(
         As for :func:`simulate`.
     on_step
         Called with ``"simulate"``, ``"analyse"`` and ``"render"`` as each step starts
-        (the CLI shows it as a status line).
+        (kept for callers of the first version; ``on_progress`` says the same and more).
+    on_progress
+        A :class:`ProgressCallback`: ``("report", i, 3, part)`` as part ``i`` of
+        ``simulate``, ``analyse``, ``render`` starts (and ``("report", 3, 3, "")`` at
+        the end), with the steps of :func:`simulate` and :func:`analyse` in between.
 
     Returns
     -------
@@ -208,12 +272,26 @@ def report(
         raise MkbaError(f"unknown report language {lang!r}; choose one of {', '.join(LANGUAGES)}")
     if isinstance(seed, bool) or not isinstance(seed, int) or seed < 0:
         raise SimulationError(f"seed must be a non-negative integer, got {seed!r}")
-    step = on_step or (lambda _name: None)
+    parts = ("simulate", "analyse", "render")
+
+    def step(name: str) -> None:
+        if on_step is not None:
+            on_step(name)
+        if on_progress is not None:
+            on_progress("report", parts.index(name), len(parts), name)
+
     m = model if isinstance(model, Model) else load_model(model)
     chosen = check_scenarios(m, tuple(scenarios) if scenarios else None)
     step("simulate")
     result = simulate(
-        m, draws, seed, scenarios=chosen, threads=threads, bayes_cache=bayes_cache, strict=strict
+        m,
+        draws,
+        seed,
+        scenarios=chosen,
+        threads=threads,
+        bayes_cache=bayes_cache,
+        strict=strict,
+        on_progress=on_progress,
     )
     step("analyse")
     analysis = analyse(
@@ -225,6 +303,7 @@ def report(
         threads=threads,
         bayes_cache=bayes_cache,
         strict=strict,
+        on_progress=on_progress,
     )
     step("render")
     html = render_html(m, result, analysis, replicate(m), lang=lang)
@@ -233,6 +312,8 @@ def report(
             write_text_atomic(out, html)
         except OSError as exc:
             raise MkbaError(f"{out}: cannot write the report ({exc.strerror or exc})") from None
+    if on_progress is not None:
+        on_progress("report", len(parts), len(parts), "")
     return html
 
 

@@ -49,6 +49,12 @@ LEVELS = (0.5, 0.8, 0.95)
 
 # rerun(overrides, reseed, draws, keep_draws) -> Result of the one scenario analysed
 Rerun = Callable[[Mapping[str, Any], Mapping[str, int], int, bool], Result]
+# on_progress(step, done, total, detail): the protocol of mkba_sim.workflow.ProgressCallback
+StepProgress = Callable[[str, int, int, str], None]
+
+
+def _no_progress(step: str, done: int, total: int, detail: str) -> None:
+    """The progress callback that shows nothing."""
 
 
 @dataclass(frozen=True)
@@ -129,6 +135,7 @@ def _tornado(
     base: Result,
     rerun: Rerun,
     opt: AnalysisOptions,
+    on_progress: StepProgress = _no_progress,
 ) -> dict[str, Any]:
     point = _point_inputs(model, scenario)
     det_base = _net(model, scenario, point)
@@ -140,11 +147,14 @@ def _tornado(
     mcse = np.full((k, 2), np.nan)
     p_pos = np.full((k, 2), np.nan)
     levels = (opt.tornado_low, opt.tornado_high)
+    n_runs = 2 * k + 1
+    on_progress("tornado", 0, n_runs, "")
     for i, inp in enumerate(inputs):
         value[i] = inp.dist.ppf(np.array(levels))
         for e in range(2):
             det[i, e] = _net(model, scenario, {**point, inp.name: float(value[i, e])})
             res = rerun({inp.name: Quantile(levels[e])}, {}, opt.tornado_draws, False)
+            on_progress("tornado", 2 * i + e + 1, n_runs, inp.name)
             s = res.summary(scenario)
             mean[i, e] = s["net"]["mean"] if s["net"]["mean"] is not None else np.nan
             mcse[i, e] = s["net"]["mcse"] if s["net"]["mcse"] is not None else np.nan
@@ -153,6 +163,7 @@ def _tornado(
             if v is not None:
                 pub[i, e] = _net(model, scenario, {**point, inp.name: v})
     ref = rerun({}, {}, opt.tornado_draws, False).summary(scenario)
+    on_progress("tornado", n_runs, n_runs, "")
     swing = np.abs(mean[:, 1] - mean[:, 0])
     order = np.argsort(-swing, kind="stable")
     crosses = (np.minimum(mean[:, 0], mean[:, 1]) < 0) & (np.maximum(mean[:, 0], mean[:, 1]) > 0)
@@ -188,6 +199,7 @@ def _global(
     rerun: Rerun,
     opt: AnalysisOptions,
     seed: int,
+    on_progress: StepProgress = _no_progress,
 ) -> dict[str, Any]:
     net = base.draws(scenario, "net")
     ok = np.isfinite(net)
@@ -197,9 +209,11 @@ def _global(
     ev = np.full(k, np.nan)
     ev_se = np.full(k, np.nan)
     share = np.full(k, np.nan)
+    on_progress("evppi", 0, k, "")
     for j in range(k):
         r = evppi(net, X[:, [j]], seed=seed)
         ev[j], ev_se[j], share[j] = r.evppi, r.se, float(np.ravel(r.variance_share)[0])
+        on_progress("evppi", j + 1, k, inputs[j].name)
     out: dict[str, Any] = {"evppi": ev, "evppi_se": ev_se, "variance_share": share}
     # groups: EVPPI of each multi-input group, Sobol' indices of every group
     groups: dict[str, list[int]] = {}
@@ -223,22 +237,27 @@ def _global(
     )
     if opt.delta:
         n_delta = min(opt.delta_draws, net.shape[0])
+        on_progress("delta", 0, 1, f"{n_delta:,} draws")
         d = borgonovo_delta(net[:n_delta], X[:n_delta], seed=seed)
+        on_progress("delta", 1, 1, "")
         out.update(delta=d.delta, delta_ci_low=d.ci_low, delta_ci_high=d.ci_high)
     if not opt.global_sensitivity:
         return out
     # Sobol' indices of groups by pick-freeze reruns (re-keyed streams)
     other = seed + 1
+    n_runs = 2 + len(names)
+    on_progress("sobol", 0, n_runs, "")
     f_a = rerun({}, {}, opt.sobol_draws, True).draws(scenario, "net")
+    on_progress("sobol", 1, n_runs, "")
     f_b = rerun({}, {i.name: other for i in inputs}, opt.sobol_draws, True).draws(scenario, "net")
-    f_ab = np.stack(
-        [
-            rerun({}, {inputs[j].name: other for j in groups[g]}, opt.sobol_draws, True).draws(
-                scenario, "net"
-            )
-            for g in names
-        ]
-    )
+    on_progress("sobol", 2, n_runs, "")
+
+    def pick_freeze(gi: int, g: str) -> np.ndarray:
+        out = rerun({}, {inputs[j].name: other for j in groups[g]}, opt.sobol_draws, True)
+        on_progress("sobol", 3 + gi, n_runs, g)
+        return out.draws(scenario, "net")
+
+    f_ab = np.stack([pick_freeze(gi, g) for gi, g in enumerate(names)])
     keep = np.isfinite(f_a) & np.isfinite(f_b) & np.isfinite(f_ab).all(axis=0)
     s = group_sobol(f_a[keep], f_b[keep], f_ab[:, keep], seed=seed, n_resamples=opt.sobol_resamples)
     out.update(
@@ -272,13 +291,21 @@ def _cost_curve(scenario: str, base: Result) -> dict[str, Any]:
     }
 
 
-def _sweep(scenario: str, inp: Input, rerun: Rerun, opt: AnalysisOptions) -> dict[str, Any]:
+def _sweep(
+    scenario: str,
+    inp: Input,
+    rerun: Rerun,
+    opt: AnalysisOptions,
+    on_progress: StepProgress = _no_progress,
+) -> dict[str, Any]:
     probs = np.linspace(0.01, 0.99, opt.sweep_points)
     xs = np.unique(inp.dist.ppf(probs))
     mean = np.full(xs.shape, np.nan)
     p = np.full(xs.shape, np.nan)
+    on_progress("sweep", 0, xs.size, inp.name)
     for i, v in enumerate(xs):
         s = rerun({inp.name: float(v)}, {}, opt.tornado_draws, False).summary(scenario)
+        on_progress("sweep", i + 1, xs.size, inp.name)
         mean[i] = np.nan if s["net"]["mean"] is None else s["net"]["mean"]
         p[i] = np.nan if s["p_net_positive"] is None else s["p_net_positive"]
     be = break_even(xs, mean, 0.0) if xs.size > 1 and np.isfinite(mean).all() else None
@@ -307,6 +334,7 @@ def analyse_scenario(
     seed: int,
     options: AnalysisOptions | None = None,
     attrs: Mapping[str, Any] | None = None,
+    on_progress: StepProgress | None = None,
 ) -> AnalysisResult:
     """Every decision analysis of ``scenario`` from its base run (kept draws) and reruns.
 
@@ -327,19 +355,32 @@ def analyse_scenario(
         Sizes and switches; :class:`AnalysisOptions` defaults otherwise.
     attrs
         Provenance attributes for the result (from :func:`mkba_sim.results.make_attrs`).
+    on_progress
+        Called as ``on_progress(step, done, total, detail)``
+        (:class:`mkba_sim.workflow.ProgressCallback`) for the steps ``"tornado"``
+        (``2k + 1`` reruns), ``"evppi"`` (``k`` inputs), ``"sobol"`` (2 + one rerun per
+        group; only with ``global_sensitivity``), ``"delta"`` (Borgonovo's delta, one step; only
+        with ``delta``) and ``"sweep"`` (its points), each from
+        ``done = 0`` to ``done = total``; ``detail`` names the input just done.
     """
     opt = options or AnalysisOptions()
+    report = on_progress or _no_progress
     inputs = uncertain_inputs(model, scenario)
     summary = base.summary(scenario)
     net = base.draws(scenario, "net")
     e = evpi(net[np.isfinite(net)])
     pop = float(
-        population_evpi(e.evpi, opt.cohorts_per_year, opt.years, model.settings.discount_rate)
+        population_evpi(
+            e.evpi,
+            opt.cohorts_per_year,
+            opt.years,
+            model.scenarios[scenario].settings.discount_rate,  # a scenario may set its own
+        )
     )
     parts: dict[str, Any] = {}
     if inputs:
-        parts.update(_tornado(model, scenario, inputs, base, rerun, opt))
-        parts.update(_global(scenario, inputs, base, rerun, opt, seed))
+        parts.update(_tornado(model, scenario, inputs, base, rerun, opt, report))
+        parts.update(_global(scenario, inputs, base, rerun, opt, seed, report))
         choice = opt.sweep_input
         if choice is None:
             choice = inputs[int(parts["order"][0])].name
@@ -351,7 +392,7 @@ def analyse_scenario(
                 f"sweep input {choice!r} is not an uncertain input of scenario "
                 f"{scenario!r}{_suggest(choice, [i.name for i in inputs])}"
             )
-        parts.update(_sweep(scenario, chosen[0], rerun, opt))
+        parts.update(_sweep(scenario, chosen[0], rerun, opt, report))
     parts.update(_cost_curve(scenario, base))
     ds = _dataset(model, scenario, inputs, parts, summary, e, pop, opt)
     ds.attrs.update(dict(attrs or {}))

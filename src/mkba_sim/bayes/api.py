@@ -12,7 +12,7 @@ from typing import Any
 
 import numpy as np
 
-from mkba_sim.bayes.fit import PosteriorFit, fit_or_load
+from mkba_sim.bayes.fit import PosteriorFit, StepProgress, fit_or_load
 from mkba_sim.bayes.registry import get_model
 from mkba_sim.errors import BayesError
 
@@ -122,6 +122,7 @@ def load_posterior_with_provenance(
     strict: bool = True,
     prior: str | None = None,
     data_dir: Path | None = None,
+    on_progress: StepProgress | None = None,
 ) -> tuple[dict[str, np.ndarray], dict[str, Any]]:
     """:func:`load_posterior` plus the posterior's provenance.
 
@@ -132,6 +133,9 @@ def load_posterior_with_provenance(
         :meth:`PosteriorFit.provenance` (sub-model, prior, cache key, from cache or fitted,
         convergence numbers and whether they pass the gate), which a simulation stamps
         on its result.
+
+    ``on_progress`` reports loading or fitting as :func:`~mkba_sim.bayes.fit.fit_or_load`
+    does.
     """
     sub = get_model(name)
     if isinstance(variables, str):
@@ -143,7 +147,9 @@ def load_posterior_with_provenance(
         )
     if not variables:
         raise BayesError(f"{name}: no variables asked for")
-    fit = fit_or_load(name, prior, cache_dir=cache_dir, data_dir=data_dir, strict=strict)
+    fit = fit_or_load(
+        name, prior, cache_dir=cache_dir, data_dir=data_dir, strict=strict, on_progress=on_progress
+    )
     return {v: fit.flat(v) for v in variables}, fit.provenance()
 
 
@@ -208,15 +214,25 @@ def bayes_summary_json(
     data_dir: Path | None = None,
     *,
     cache_dir: Path | None = None,
+    on_progress: StepProgress | None = None,
 ) -> dict[str, Any]:
     """JSON-able summary of sub-model ``name`` (schema ``mkba_sim.bayes/1``).
 
     ``prior=None`` summarises the default prior and tabulates every named prior in
     ``prior_sensitivity``; a named ``prior`` restricts both to that prior.
+    ``on_progress`` reports loading or fitting each prior's posterior
+    (:func:`~mkba_sim.bayes.fit.fit_or_load`).
     """
     sub = get_model(name)
     ref = sub.prior(prior)
-    fit = fit_or_load(name, ref.name, cache_dir=cache_dir, data_dir=data_dir, strict=strict)
+    fit = fit_or_load(
+        name,
+        ref.name,
+        cache_dir=cache_dir,
+        data_dir=data_dir,
+        strict=strict,
+        on_progress=on_progress,
+    )
     ds = fit.dataset
     doc: dict[str, Any] = {
         "schema": SCHEMA,
@@ -251,7 +267,14 @@ def bayes_summary_json(
         f = (
             fit
             if p == ref.name
-            else fit_or_load(name, p, cache_dir=cache_dir, data_dir=data_dir, strict=strict)
+            else fit_or_load(
+                name,
+                p,
+                cache_dir=cache_dir,
+                data_dir=data_dir,
+                strict=strict,
+                on_progress=on_progress,
+            )
         )
         rows.append(_sensitivity_row(f, sub.prior(p).description))
     doc["prior_sensitivity"] = rows

@@ -23,6 +23,7 @@ import os
 import sys
 import time
 import warnings
+from collections.abc import Callable
 from dataclasses import asdict, dataclass
 from importlib import metadata
 from pathlib import Path
@@ -53,6 +54,9 @@ __all__ = [
 ]
 
 CACHE_SCHEMA = "mkba_sim.posterior/1"
+
+# on_progress(step, done, total, detail): the protocol of mkba_sim.workflow.ProgressCallback
+StepProgress = Callable[[str, int, int, str], None]
 
 
 @dataclass(frozen=True)
@@ -223,12 +227,19 @@ def configure_pytensor() -> None:
     os.environ["PYTENSOR_FLAGS"] = ",".join(f for f in (flags, f"base_compiledir={target}") if f)
 
 
-def sample_model(model: Any, settings: SamplerSettings) -> tuple[dict[str, np.ndarray], int]:
+def sample_model(
+    model: Any, settings: SamplerSettings, on_progress: StepProgress | None = None
+) -> tuple[dict[str, np.ndarray], int]:
     """Run NUTS (PyMC) on ``model``; return the posterior arrays and the divergence count.
 
     Arrays are shaped ``(chain, draw, ...)``, keyed by variable name (free variables in
     their constrained space, and deterministics). Call :func:`configure_pytensor` first
     if PyTensor has not been imported yet.
+
+    ``on_progress("fit", done, total, detail)`` is called before sampling and for every
+    draw of every chain, tuning included (``total = chains × (tune + draws)``), through
+    PyMC's ``callback`` (which runs in this process whether chains run in parallel or
+    not); ``detail`` says which chain drew last and whether it is still tuning.
     """
     import logging
 
@@ -238,6 +249,18 @@ def sample_model(model: Any, settings: SamplerSettings) -> tuple[dict[str, np.nd
     log = logging.getLogger("pymc")
     level = log.level
     log.setLevel(logging.ERROR)
+    callback = None
+    if on_progress is not None:
+        total = settings.chains * (settings.tune + settings.draws)
+        done = [0]
+        report = on_progress
+
+        def callback(trace: Any, draw: Any) -> None:
+            done[0] += 1
+            phase = "tuning" if draw.tuning else "sampling"
+            report("fit", done[0], total, f"chain {draw.chain + 1}/{settings.chains} {phase}")
+
+        report("fit", 0, total, f"{settings.chains} chains on {cores} cores")
     try:
         idata = pm.sample(
             draws=settings.draws,
@@ -249,6 +272,7 @@ def sample_model(model: Any, settings: SamplerSettings) -> tuple[dict[str, np.nd
             progressbar=False,
             compute_convergence_checks=False,
             model=model,
+            callback=callback,
         )
     finally:
         log.setLevel(level)
@@ -264,6 +288,7 @@ def _fit(
     data: CaseData,
     settings: SamplerSettings,
     key: str,
+    on_progress: StepProgress | None = None,
 ) -> tuple[xr.Dataset, Diagnostics]:
     """Build, compile, sample, derive; return the dataset to cache and its diagnostics."""
     configure_pytensor()
@@ -274,7 +299,7 @@ def _fit(
         warnings.simplefilter("ignore", FutureWarning)
         warnings.filterwarnings("ignore", message="PyTensor could not link to a BLAS")
         model = sub.build(data, prior)
-        draws, divergences = sample_model(model, settings)
+        draws, divergences = sample_model(model, settings, on_progress)
     rng = np.random.default_rng(np.random.SeedSequence([settings.seed, 1]))
     outputs = sub.derive(draws, data, prior, rng)
     checked = {n: draws[n] for n in sub.base_variables if n in draws}
@@ -327,6 +352,7 @@ def fit_or_load(
     data_dir: Path | None = None,
     strict: bool = True,
     settings: SamplerSettings | None = None,
+    on_progress: StepProgress | None = None,
 ) -> PosteriorFit:
     """The posterior of sub-model ``name`` under reference prior ``prior``.
 
@@ -349,6 +375,11 @@ def fit_or_load(
         (otherwise warn and return it).
     settings
         Sampler settings (default :class:`SamplerSettings`).
+    on_progress
+        ``on_progress(step, done, total, detail)``
+        (:class:`mkba_sim.workflow.ProgressCallback`): ``("posterior", 0, 1, "NAME (prior
+        P)")`` first, the ``"fit"`` steps of :func:`sample_model` when the posterior is
+        sampled, and ``("posterior", 1, 1, "from cache" | "fitted")`` last.
 
     Raises
     ------
@@ -364,6 +395,8 @@ def fit_or_load(
     data_file = resolve_data_file(sub, data_dir)
     data = read_cases(data_file)
     key = cache_key(sub, ref, data, settings)
+    if on_progress is not None:
+        on_progress("posterior", 0, 1, f"{sub.name} (prior {ref.name})")
     root = Path(cache_dir) if cache_dir is not None else cache_root() / "posteriors"
     path = root / sub.name / f"{ref.name}-{key[:24]}.nc"
     ds: xr.Dataset | None = None
@@ -381,7 +414,7 @@ def fit_or_load(
             ds = None
     from_cache = ds is not None
     if ds is None:
-        ds, _ = _fit(sub, ref, data, settings, key)
+        ds, _ = _fit(sub, ref, data, settings, key, on_progress)
         try:
             save_dataset(ds, path)
         except OSError as exc:
@@ -391,4 +424,6 @@ def fit_or_load(
     diag = Diagnostics.from_dict(json.loads(str(ds.attrs["diagnostics"])))
     enforce(diag, f"{sub.name} (prior {ref.name!r})", strict=strict)
     seconds = time.perf_counter() - start if from_cache else float(ds.attrs["fit_seconds"])
+    if on_progress is not None:
+        on_progress("posterior", 1, 1, "from cache" if from_cache else "fitted")
     return PosteriorFit(ds, diag, key, path, from_cache, seconds, data_file)

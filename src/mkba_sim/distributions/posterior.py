@@ -64,7 +64,12 @@ class Posterior(Distribution):
         raise SpecError("dist", "a posterior has no scipy equivalent")
 
     def ppf(self, u: np.ndarray) -> np.ndarray:
-        d = self._require()
+        """The empirical quantile function of the draws (the sorted draw at ``⌊u n⌋``).
+
+        The draws are sorted here: their stored order is the joint draw index shared
+        with the other variables of the same source, which the engine keeps.
+        """
+        d = np.sort(self._require())
         idx = np.minimum((np.asarray(u) * d.size).astype(np.int64), d.size - 1)
         return d[idx]
 

@@ -41,6 +41,8 @@ BACKENDS = ("numba", "numpy")
 MAX_GROUP = 16  # blocks per task handed to a thread
 
 Progress = Callable[[int, int], None]
+# on_progress(step, done, total, detail): the protocol of mkba_sim.workflow.ProgressCallback
+StepProgress = Callable[[str, int, int, str], None]
 SeedLike = int | np.random.SeedSequence | None
 ChunkOut = tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray | None, np.ndarray | None]
 
@@ -348,6 +350,7 @@ def simulate_model(
     target_mcse_mean: float | None = None,
     progress: Progress | None = None,
     attrs: Mapping[str, Any] | None = None,
+    on_progress: StepProgress | None = None,
 ) -> Result:
     """Simulate every scenario of ``model`` (posterior draws already attached).
 
@@ -393,6 +396,13 @@ def simulate_model(
         Called as ``progress(done, total)`` after each chunk.
     attrs
         Further provenance for the result (e.g. the posteriors used).
+    on_progress
+        Called as ``on_progress(step, done, total, detail)``
+        (:class:`mkba_sim.workflow.ProgressCallback`): ``("compile", 0, 1, backend)``
+        before the kernel is loaded or compiled and ``("compile", 1, 1, ...)`` once the
+        pilot has run through it; then ``("draws", done, total, "")`` from ``done = 0``
+        and after each chunk, ending with ``done == total`` (for a run stopped early by
+        a precision target, both are the draws made).
 
     Raises
     ------
@@ -416,6 +426,8 @@ def simulate_model(
     num = plan.numbers(overrides, rekey)
     policy = model.settings.non_finite
     t0 = time.perf_counter()
+    if on_progress is not None:
+        on_progress("compile", 0, 1, a.backend)
     runner = _Runner(plan, num, a.backend, a.threads, key)
     try:
         return _run(
@@ -432,6 +444,7 @@ def simulate_model(
             policy,
             attrs,
             t0,
+            on_progress,
         )
     finally:
         runner.close()
@@ -451,6 +464,7 @@ def _run(
     policy: str,
     attrs: Mapping[str, Any] | None,
     t0: float,
+    on_progress: StepProgress | None = None,
 ) -> Result:
     st = plan.stats
     n_pilot = min(a.draws, PILOT)
@@ -467,6 +481,9 @@ def _run(
         _raise_first_bad(plan, num, key, pilot_rows, 0, pilot[2])
     shift, hist_lo, hist_scale = _pilot_ranges(plan, pilot_kept)
     compile_seconds = time.perf_counter() - t0
+    if on_progress is not None:
+        on_progress("compile", 1, 1, f"{compile_seconds:.1f} s")
+        on_progress("draws", 0, a.draws, "")
 
     acc = Accumulator(st, shift, hist_lo, hist_scale)
     kept_parts: list[np.ndarray] = []
@@ -489,10 +506,14 @@ def _run(
         start += n
         if progress is not None:
             progress(start, a.draws)
+        if on_progress is not None and start < a.draws:
+            on_progress("draws", start, a.draws, "")
         if precision and _targets_met(acc, net_idx, *targets):
             stopped_early = start < a.draws
             break
     acc.add_histograms(runner.histograms())
+    if on_progress is not None:
+        on_progress("draws", start, start if stopped_early else a.draws, "")
     run_seconds = time.perf_counter() - t1
     kept_all = np.concatenate(kept_parts) if kept_parts else None
     exact = kept_all is not None or acc.n == n_pilot

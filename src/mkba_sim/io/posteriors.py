@@ -10,6 +10,7 @@ loaded together so they share the draw index.
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import replace
 from pathlib import Path
 from typing import Any
@@ -108,6 +109,7 @@ def attach_posteriors(
     cache_dir: Path | None = None,
     strict: bool = True,
     allow_outside_files: bool = False,
+    on_progress: Callable[[str, int, int, str], None] | None = None,
 ) -> tuple[Model, list[dict[str, Any]]]:
     """Return ``model`` with draws loaded into every posterior parameter.
 
@@ -117,6 +119,10 @@ def attach_posteriors(
     Also returns one provenance record per posterior used (sub-model, prior, cache key,
     diagnostics; see :func:`mkba_sim.bayes.load_posterior_with_provenance`) or per
     draws file (path and number of draws), for the result's attributes.
+
+    ``on_progress(step, done, total, detail)`` (:class:`mkba_sim.workflow.ProgressCallback`)
+    reports loading or fitting each sub-model's posterior
+    (:func:`mkba_sim.bayes.fit.fit_or_load`).
     """
     names = scenarios or tuple(model.scenarios)
     wanted = submodel_variables(model, names)
@@ -134,6 +140,7 @@ def attach_posteriors(
                 strict=strict,
                 prior=prior,
                 data_dir=data_dir,
+                on_progress=on_progress,
             )
             loaded[(source, prior)] = got
             provenance.append({**info, "variables": sorted(variables)})
