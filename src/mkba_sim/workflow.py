@@ -19,7 +19,7 @@ from mkba_sim.model import Model
 from mkba_sim.results import Result, make_attrs
 
 if TYPE_CHECKING:  # the decision analysis (scipy, SALib) is imported only when used
-    from mkba_sim.analysis.decision import AnalysisOptions, AnalysisResult
+    from mkba_sim.analysis.decision import AnalysisOptions, AnalysisResult, Study
 
 __all__ = ["analyse", "make_report", "report", "simulate"]
 
@@ -139,7 +139,92 @@ def analyse(
             if k in a
         },
     )
-    return analyse_scenario(m, scenario, base, rerun, seed, options, attrs)
+    study: Study | None = None
+    note = "EVSI not asked for (evsi=False)"
+    if options is None or options.evsi:
+        study, note = _study(m, scenario, base, rerun, draws, bayes_cache, strict)
+    return analyse_scenario(
+        m, scenario, base, rerun, seed, options, attrs, study=study, study_note=note
+    )
+
+
+def _study(
+    m: Model,
+    scenario: str,
+    base: Result,
+    rerun: Callable[[Any, Any, int, bool], Result],
+    draws: int,
+    bayes_cache: Path | None,
+    strict: bool,
+) -> tuple[Study | None, str]:
+    """The study of the scenario's Bayesian sub-model, tied to the base run's draws.
+
+    Returns the :class:`~mkba_sim.analysis.decision.Study` (EVSI), or ``None`` and the
+    reason there is none. Which posterior draw each kept draw used is read from one
+    rerun in which the posterior parameter's table is replaced by the draw indices
+    0, 1, ...: the same stream gives the same uniform, so the same position (checked
+    against the base run's values).
+    """
+    import numpy as np
+
+    from mkba_sim.analysis.decision import Study
+    from mkba_sim.bayes import study_design
+    from mkba_sim.distributions import Posterior
+    from mkba_sim.io.posteriors import model_data_dir
+
+    def sub_model_inputs(name: str) -> list[tuple[str, Posterior]]:
+        return [
+            (k, p.dist)
+            for k, p in m.scenarios[name].parameters.items()
+            if isinstance(p.dist, Posterior) and not p.dist.is_file
+        ]
+
+    found = sub_model_inputs(scenario)
+    if not found:
+        others = [s for s in m.scenarios if s != scenario and sub_model_inputs(s)]
+        hint = f"; scenario {others[0]!r} has one (--scenario {others[0]})" if others else ""
+        return None, f"scenario {scenario!r} has no input from a Bayesian sub-model{hint}"
+    for pname, dist in found:
+        design = study_design(
+            dist.source,
+            dist.prior,
+            cache_dir=bayes_cache,
+            data_dir=model_data_dir(m),
+            strict=strict,
+        )
+        if design is None:
+            continue
+        table = dist._require()
+        if table.size != design.n_posterior:
+            raise SimulationError(
+                f"{pname}: {table.size} posterior draws in the run but {design.n_posterior} "
+                f"in the study's posterior of {dist.source!r}"
+            )
+        as_index = Posterior(
+            dist.source, dist.variable, dist.is_file, dist.prior, np.arange(float(table.size))
+        )
+        run = rerun({pname: as_index}, {}, draws, True)
+        index = np.asarray(run.dataset["input_draws"].sel(input=pname).values).astype(np.int64)
+        kept = np.asarray(base.dataset["input_draws"].sel(input=pname).values)
+        if not np.array_equal(table[index], kept):
+            raise SimulationError(
+                f"{pname}: cannot tell which posterior draw each kept draw used (EVSI)"
+            )
+        return (
+            Study(
+                description=design.description,
+                model=design.model,
+                statistics=design.statistics,
+                informs=design.informs,
+                parameters=design.parameters(index),
+                simulate=lambda n, rng, d=design, i=index: d.simulate(i, n, rng),
+                min_n=design.min_n,
+                max_n=design.max_n,
+            ),
+            "",
+        )
+    names = sorted({d.source for _, d in found})
+    return None, f"the Bayesian sub-model(s) {', '.join(names)} define no study to simulate"
 
 
 # --- the decision report (issue 12) ------------------------------------------------------
