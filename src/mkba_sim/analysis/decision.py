@@ -356,7 +356,12 @@ def _study_sizes(study: Study, opt: AnalysisOptions) -> np.ndarray:
 
 
 def _evsi(
-    model: Model, base_net: np.ndarray, study: Study, opt: AnalysisOptions, seed: int
+    model: Model,
+    scenario: str,
+    base_net: np.ndarray,
+    study: Study,
+    opt: AnalysisOptions,
+    seed: int,
 ) -> dict[str, Any]:
     """EVSI per study size (Strong et al. 2015), the EVPPI bound, and the ENBS curve."""
     ok = np.isfinite(base_net)
@@ -385,7 +390,7 @@ def _evsi(
         cost_per_participant=opt.study_cost_per_client,
         cohorts_per_year=opt.cohorts_per_year,
         years=opt.years,
-        discount_rate=model.settings.discount_rate,
+        discount_rate=model.scenarios[scenario].settings.discount_rate,
         se=se,
     )
     return {
@@ -450,7 +455,12 @@ def analyse_scenario(
     net = base.draws(scenario, "net")
     e = evpi(net[np.isfinite(net)])
     pop = float(
-        population_evpi(e.evpi, opt.cohorts_per_year, opt.years, model.settings.discount_rate)
+        population_evpi(
+            e.evpi,
+            opt.cohorts_per_year,
+            opt.years,
+            model.scenarios[scenario].settings.discount_rate,
+        )
     )
     parts: dict[str, Any] = {}
     if inputs:
@@ -470,7 +480,7 @@ def analyse_scenario(
         parts.update(_sweep(scenario, chosen[0], rerun, opt))
     parts.update(_cost_curve(scenario, base))
     if study is not None and opt.evsi:
-        parts.update(_evsi(model, net, study, opt, seed))
+        parts.update(_evsi(model, scenario, net, study, opt, seed))
         parts["evsi_study"] = study
     else:
         parts["evsi_note"] = (
