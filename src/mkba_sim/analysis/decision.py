@@ -101,6 +101,8 @@ class Study:
     simulate
         ``simulate(n, rng) -> (n_draws, len(statistics))``: one study of ``n``
         participants per kept draw, from its predictive distribution given that draw.
+        The statistics must be sums over participants (counts, totals): the EVSI curve
+        builds a larger study as a smaller one plus more participants.
     min_n, max_n
         The default range of sizes (the original sample to a whole cohort).
     """
@@ -373,11 +375,16 @@ def _evsi(
     se = np.empty(sizes.size)
     raw = np.empty(sizes.size)
     share = np.empty(sizes.size)
+    rng = np.random.default_rng([seed, 0x5E51])
+    stats = np.zeros((base_net.size, len(study.statistics)))
+    done = 0
     for i, n in enumerate(sizes):
-        # one seeded stream per size: each point of the curve is reproducible on its own
-        rng = np.random.default_rng([seed, 0x5E51, int(n)])
-        stats = np.asarray(study.simulate(int(n), rng), dtype=np.float64)[ok]
-        r = evsi(net, stats, seed=seed)
+        # nested studies: the study of n is the previous one plus n - done more
+        # participants (the statistics are sums over participants), so the curve's
+        # points share their randomness and EVSI(n) is smooth in n
+        stats = stats + np.asarray(study.simulate(int(n) - done, rng), dtype=np.float64)
+        done = int(n)
+        r = evsi(net, stats[ok], seed=seed)
         value[i], se[i], raw[i] = r.evsi, r.se, r.raw
         share[i] = float(np.ravel(r.variance_share)[0])
     # EVSI <= EVPPI(theta): regression noise can put a small study's estimate above it

@@ -28,6 +28,10 @@ def nazorg_follow_up(
     (their likelihood factorises as Binomial × Poisson), so the pair (R, R + E) loses
     nothing of what the study would tell about the parameters.
 
+    Both statistics are sums over the clients, so the statistics of a study of n + m
+    clients are those of n clients plus those of m more (what the EVSI curve uses to
+    nest smaller studies in larger ones).
+
     Parameters
     ----------
     draws
