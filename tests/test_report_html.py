@@ -228,6 +228,17 @@ def test_report_in_browser(
     assert page.by_id["verdict"]["attrs"]["data-band"] == band
     assert _text(page.by_id["verdict"]).startswith(sentence)
     assert float(page.by_id["evpi"]["attrs"]["data-value"]) == analysis["evpi"]["per_decision"]
+    # the value of a follow-up study: from the main analysis, or from the scenario whose
+    # inputs come from a Bayesian sub-model (nazorg_plus: bayesian); RIB has none
+    evsi = (data["evsi_analysis"] or analysis)["evsi"]
+    ev = page.by_id["evsi"]
+    if evsi["available"]:
+        assert float(ev["attrs"]["data-value"]) == evsi["sizes"][-1]["evsi"]
+        assert fmt.money(evsi["sizes"][-1]["cost"]) in _text(ev)
+        assert "enbs" in [f["name"] for f in probe["figures"]]
+    else:
+        assert "data-value" not in ev["attrs"] and "EVSI" in _text(ev)
+    assert evsi["available"] == (Path(model).stem == "nazorg_plus" and scenarios is None)
     assert (
         float(page.by_id["break-even"]["attrs"]["data-value"])
         == (analysis["break_even"]["cost_mean"])

@@ -284,6 +284,7 @@ def report(
     """
     from mkba_sim.analysis.decision import AnalysisOptions
     from mkba_sim.analysis.replication import replicate
+    from mkba_sim.distributions import Posterior
     from mkba_sim.errors import MkbaError
     from mkba_sim.io.atomic import write_text_atomic
     from mkba_sim.report.html import render_html
@@ -311,8 +312,33 @@ def report(
         bayes_cache=bayes_cache,
         strict=strict,
     )
+    evsi_analysis = None
+    if not analysis.dataset.attrs.get("evsi_available"):
+        # the value of a follow-up study, from the first scenario shown whose inputs come
+        # from a Bayesian sub-model (small tornado: only its EVSI is used)
+        other = [
+            n
+            for n in chosen[1:]
+            if any(
+                isinstance(p.dist, Posterior) and not p.dist.is_file
+                for p in m.scenarios[n].parameters.values()
+            )
+        ]
+        if other:
+            evsi_analysis = analyse(
+                m,
+                scenario=other[0],
+                draws=analysis_draws,
+                seed=seed,
+                options=AnalysisOptions(
+                    global_sensitivity=False, tornado_draws=2**10, sweep_points=2
+                ),
+                threads=threads,
+                bayes_cache=bayes_cache,
+                strict=strict,
+            )
     step("render")
-    html = render_html(m, result, analysis, replicate(m), lang=lang)
+    html = render_html(m, result, analysis, replicate(m), lang=lang, evsi_analysis=evsi_analysis)
     if out is not None:
         try:
             write_text_atomic(out, html)
