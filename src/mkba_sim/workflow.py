@@ -5,6 +5,7 @@ Notebooks and the CLI both call :func:`simulate`.
 
 from __future__ import annotations
 
+import functools
 import os
 from collections.abc import Callable
 from pathlib import Path
@@ -217,7 +218,7 @@ def _study(
                 statistics=design.statistics,
                 informs=design.informs,
                 parameters=design.parameters(index),
-                simulate=lambda n, rng, d=design, i=index: d.simulate(i, n, rng),
+                simulate=functools.partial(_simulate_study, design, index),
                 min_n=design.min_n,
                 max_n=design.max_n,
             ),
@@ -225,6 +226,11 @@ def _study(
         )
     names = sorted({d.source for _, d in found})
     return None, f"the Bayesian sub-model(s) {', '.join(names)} define no study to simulate"
+
+
+def _simulate_study(design: Any, index: Any, n: int, rng: Any) -> Any:
+    """One study of ``n`` per kept draw (``index``: its posterior draw)."""
+    return design.simulate(index, n, rng)
 
 
 # --- the decision report (issue 12) ------------------------------------------------------
