@@ -77,10 +77,15 @@ def analyse(
     strict: bool = True,
 ) -> AnalysisResult:
     """Decision analysis of one scenario: tornado, global sensitivity, EVPI/EVPPI,
-    break-even cost and input sweep, stakeholders (:mod:`mkba_sim.analysis.decision`).
+    EVSI/ENBS, break-even cost and input sweep, stakeholders
+    (:mod:`mkba_sim.analysis.decision`).
 
     The base run keeps its ``draws``; every rerun (tornado, Sobol', sweep) uses the same
     seed and the compiled kernel of the base run, with inputs overridden or re-seeded.
+    When an input of the scenario comes from a Bayesian sub-model that names a study
+    (:func:`mkba_sim.bayes.study_design`), the study is simulated per kept draw from the
+    posterior draw behind it, for the EVSI curve; otherwise EVSI is omitted and the
+    result says why (``to_dict()["evsi"]["reason"]``).
 
     Examples
     --------
