@@ -400,6 +400,16 @@ def test_analysis_tables() -> None:
     assert [r[0] for r in tornado.rows] == [str(x) for x in a.dataset["input"].values]
     md = format_tables(tables, "md")
     assert "### tornado" in md
+    opts = mkba_sim.AnalysisOptions(
+        tornado_draws=2**10, global_sensitivity=False, sweep_points=2, evsi_sizes=(12, 69)
+    )
+    b = mkba_sim.analyse(NAZORG, scenario="bayesian", draws=5_000, seed=1, options=opts)
+    tables = analysis_tables(b)
+    assert [t.title for t in tables] == ["summary", "tornado", "stakeholders", "evsi"]
+    evsi = b.to_dict()["evsi"]["sizes"]
+    assert [r[0] for r in tables[3].rows] == ["12", "69"]
+    assert [r[5] for r in tables[3].rows] == [r["enbs"] for r in evsi]
+    assert "### evsi" in format_tables(tables, "md")
 
 
 def test_cli_formats_and_report(tmp_path: Path) -> None:
