@@ -113,3 +113,23 @@ def test_evsi_from_the_command_line(tmp_path: Path) -> None:
     bad = run_cli(*common, "--study-sizes", "12,-3")
     assert bad.returncode == 2 and "--study-sizes" in bad.stderr
     assert "Traceback" not in bad.stderr
+
+
+def test_study_design_of_the_sub_model() -> None:
+    """The study is paired with the very posterior draws the simulation uses."""
+    from mkba_sim import bayes
+
+    data = REPO / "models" / "data"
+    d = bayes.study_design("nazorg_plus_recidivism", data_dir=data)
+    assert d is not None
+    assert (d.min_n, d.max_n, d.window_years) == (12, 69, 2.0)
+    post = bayes.load_posterior(
+        "nazorg_plus_recidivism", ["p_treated", "rho_treated"], data_dir=data
+    )
+    np.testing.assert_array_equal(d.draws["p_treated"], post["p_treated"])
+    idx = np.array([0, 5, 5, d.n_posterior - 1])
+    np.testing.assert_array_equal(d.parameters(idx)[:, 1], post["rho_treated"][idx])
+    x = d.simulate(idx, 12, np.random.default_rng(0))
+    assert x.shape == (4, 2) and np.all((x[:, 0] >= 0) & (x[:, 0] <= 12))
+    with pytest.raises(ValueError, match="positive integer"):
+        d.simulate(idx, 0, np.random.default_rng(0))
