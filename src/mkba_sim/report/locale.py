@@ -220,7 +220,8 @@ TEXT: dict[str, dict[str, str]] = {
         "evsi_pays": "Dat loont: de verwachte netto opbrengst van het onderzoek is het "
         "grootst bij {n} deelnemers ({enbs}).",
         "evsi_not": "Dat loont niet: bij geen enkele omvang van {lo} tot {hi} deelnemers weegt "
-        "de waarde op tegen de kosten (hoogstens {enbs} bij {n} deelnemers).",
+        "de waarde op tegen de kosten (de netto opbrengst is op zijn best {enbs}, bij {n} "
+        "deelnemers).",
         "evsi_none": "De waarde van een vervolgonderzoek (EVSI) is niet berekend: geen "
         "aanname in deze scenario's komt uit een Bayesiaans deelmodel dat de uitkomst van "
         "zo'n onderzoek kan voorspellen.",
@@ -327,7 +328,8 @@ TEXT: dict[str, dict[str, str]] = {
         "evsi_pays": "It pays: the expected net benefit of the study is highest with {n} "
         "participants ({enbs}).",
         "evsi_not": "It does not pay: at no size from {lo} to {hi} participants does its "
-        "value outweigh its cost (at best {enbs}, with {n} participants).",
+        "value outweigh its cost (its net benefit is at best {enbs}, with {n} "
+        "participants).",
         "evsi_none": "The value of a follow-up study (EVSI) is not computed: no assumption "
         "in these scenarios comes from a Bayesian sub-model that can predict such a "
         "study's outcome.",
