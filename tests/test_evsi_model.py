@@ -133,3 +133,15 @@ def test_study_design_of_the_sub_model() -> None:
     assert x.shape == (4, 2) and np.all((x[:, 0] >= 0) & (x[:, 0] <= 12))
     with pytest.raises(ValueError, match="positive integer"):
         d.simulate(idx, 0, np.random.default_rng(0))
+
+
+def test_report_states_the_value_of_a_study(tmp_path: Path) -> None:
+    """Main scenario with a sub-model: its own EVSI, no "(scenario ...)" pointer; nl/en."""
+    for lang, phrase in (("nl", "Een vervolgonderzoek dat 69"), ("en", "A follow-up study of 69")):
+        html = mkba_sim.make_report(
+            MODEL, lang=lang, scenarios=["bayesian"], draws=5_000, analysis_draws=5_000, seed=2
+        )
+        start = html.index('<p id="evsi" data-value="')
+        para = html[start : html.index("</p>", start)]
+        assert phrase in para and "(scenario bayesian" not in para
+        assert 'data-figure="enbs"' in html
