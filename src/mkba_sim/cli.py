@@ -731,14 +731,15 @@ def build_parser() -> argparse.ArgumentParser:
         type=_non_negative_float,
         default=None,
         metavar="EUR",
-        help="fixed cost of the evaluation study for the ENBS (default 25,000)",
+        help="fixed cost of the evaluation study for the ENBS (default: "
+        "AnalysisOptions.study_cost_fixed; the summary prints the costs used)",
     )
     an.add_argument(
         "--study-cost-per-client",
         type=_non_negative_float,
         default=None,
         metavar="EUR",
-        help="its cost per client followed (default 250)",
+        help="its cost per client followed (default: AnalysisOptions.study_cost_per_client)",
     )
     an.add_argument(
         "--study-sizes",
