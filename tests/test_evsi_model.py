@@ -145,3 +145,12 @@ def test_report_states_the_value_of_a_study(tmp_path: Path) -> None:
         para = html[start : html.index("</p>", start)]
         assert phrase in para and "(scenario bayesian" not in para
         assert 'data-figure="enbs"' in html
+
+
+def test_evsi_is_reproducible() -> None:
+    opts = AnalysisOptions(evsi_sizes=(12, 69), **FAST)  # type: ignore[arg-type]
+    docs = [
+        mkba_sim.analyse(MODEL, scenario="bayesian", draws=5_000, seed=9, options=opts).to_dict()
+        for _ in range(2)
+    ]
+    assert docs[0]["evsi"] == docs[1]["evsi"]
