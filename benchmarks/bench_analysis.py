@@ -7,6 +7,9 @@ Run from the repository root after ``make install``::
 1. ``mkba-sim analyse`` at its defaults on both seed models, warm (the compiled kernel
    in the cache from a first call), wall time in a fresh process: target ≤ 20 s each.
 2. EVPPI of one input from 10^5 draws (linear model, NumPy arrays): target ≤ 1 s.
+3. EVSI of one study size from 10^5 draws, regressed on two count statistics (the
+   nazorg-plus follow-up's shape; no target: reported, as the default EVSI curve costs
+   eight of these).
 
 Caches live in a temporary directory (``MKBA_SIM_CACHE``) removed at the end. The load
 average is printed: on a busy machine the times are upper bounds.
@@ -73,6 +76,24 @@ def evppi_seconds(n: int) -> float:
     return best
 
 
+def evsi_seconds(n: int) -> float:
+    """Best of three: EVSI of one study of 30 from ``n`` draws (two count statistics)."""
+    from mkba_sim.analysis import evsi
+
+    rng = np.random.default_rng(2)
+    p = rng.beta(6.0, 7.0, n)
+    rho = rng.gamma(2.0, 0.15, n)
+    net = 4_000.0 * (0.5 - p) + rng.normal(0.0, 3_000.0, n)
+    reoffenders = rng.binomial(30, p)
+    stats = np.column_stack([reoffenders, reoffenders + rng.poisson(2 * rho * reoffenders)])
+    best = float("inf")
+    for _ in range(3):
+        t = time.perf_counter()
+        evsi(net, stats.astype(np.float64))
+        best = min(best, time.perf_counter() - t)
+    return best
+
+
 def main(argv: Sequence[str] | None = None) -> int:
     """Run the benchmark, print PASS/FAIL per target."""
     p = argparse.ArgumentParser(description=__doc__.splitlines()[0])
@@ -90,6 +111,7 @@ def main(argv: Sequence[str] | None = None) -> int:
             analyse_seconds(model, env, 10_000)  # warm the kernel cache
             doc["analyse"][model] = analyse_seconds(model, env, draws)
         doc["evppi_seconds"] = evppi_seconds(10_000 if args.quick else 100_000)
+        doc["evsi_seconds"] = evsi_seconds(10_000 if args.quick else 100_000)
     finally:
         shutil.rmtree(cache, ignore_errors=True)
     doc["load_end"] = os.getloadavg()
@@ -103,6 +125,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     for m, s in doc["analyse"].items():
         print(f"mkba-sim analyse {m} ({draws:,} draws, warm): {s:.2f} s")
     print(f"EVPPI, one input: {doc['evppi_seconds']:.3f} s")
+    print(f"EVSI, one study size (two statistics): {doc['evsi_seconds']:.3f} s")
     for name, ok in checks.items():
         print(f"{'PASS' if ok else 'FAIL'}  {name}")
     if args.json:

@@ -108,6 +108,25 @@ def test_break_even_curves(analysis: Any) -> None:
     assert "Totale kosten" in ax.get_xlabel()
 
 
+def test_enbs_curve(analysis: Any) -> None:
+    """Population EVSI, cost and ENBS against n; an analysis without EVSI says why."""
+    with pytest.raises(ValueError, match="no EVSI: scenario 'base' has no input"):
+        plot.enbs(analysis, ax=_new_ax())
+    opts = mkba_sim.AnalysisOptions(
+        tornado_draws=2**10, global_sensitivity=False, sweep_points=2, evsi_sizes=(12, 40, 69)
+    )
+    bayes = mkba_sim.analyse(NAZORG, scenario="bayesian", draws=5_000, seed=2, options=opts)
+    ds = bayes.dataset
+    ax = plot.enbs(bayes, lang="nl", ax=_new_ax())
+    value, cost, net, _zero, best = ax.lines[:5]
+    np.testing.assert_allclose(value.get_xdata(), [12, 40, 69])
+    np.testing.assert_allclose(value.get_ydata(), ds["evsi_population"].values)
+    np.testing.assert_allclose(cost.get_ydata(), ds["study_cost"].values)
+    np.testing.assert_allclose(net.get_ydata(), ds["enbs"].values)
+    assert best.get_xdata()[0] == int(ds["enbs_best_n"])
+    assert "Deelnemers" in ax.get_xlabel()
+
+
 def test_stakeholders_and_years(run: Any) -> None:
     s = run.summary("variant_b")["stakeholders"]
     ax = plot.stakeholders(run, "variant_b", ax=_new_ax())

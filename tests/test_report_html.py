@@ -228,6 +228,17 @@ def test_report_in_browser(
     assert page.by_id["verdict"]["attrs"]["data-band"] == band
     assert _text(page.by_id["verdict"]).startswith(sentence)
     assert float(page.by_id["evpi"]["attrs"]["data-value"]) == analysis["evpi"]["per_decision"]
+    # the value of a follow-up study: from the main analysis, or from the scenario whose
+    # inputs come from a Bayesian sub-model (nazorg_plus: bayesian); RIB has none
+    evsi = (data["evsi_analysis"] or analysis)["evsi"]
+    ev = page.by_id["evsi"]
+    if evsi["available"]:
+        assert float(ev["attrs"]["data-value"]) == evsi["sizes"][-1]["evsi"]
+        assert fmt.money(evsi["sizes"][-1]["cost"]) in _text(ev)
+        assert "enbs" in [f["name"] for f in probe["figures"]]
+    else:
+        assert "data-value" not in ev["attrs"] and "EVSI" in _text(ev)
+    assert evsi["available"] == (Path(model).stem == "nazorg_plus" and scenarios is None)
     assert (
         float(page.by_id["break-even"]["attrs"]["data-value"])
         == (analysis["break_even"]["cost_mean"])
@@ -389,6 +400,16 @@ def test_analysis_tables() -> None:
     assert [r[0] for r in tornado.rows] == [str(x) for x in a.dataset["input"].values]
     md = format_tables(tables, "md")
     assert "### tornado" in md
+    opts = mkba_sim.AnalysisOptions(
+        tornado_draws=2**10, global_sensitivity=False, sweep_points=2, evsi_sizes=(12, 69)
+    )
+    b = mkba_sim.analyse(NAZORG, scenario="bayesian", draws=5_000, seed=1, options=opts)
+    tables = analysis_tables(b)
+    assert [t.title for t in tables] == ["summary", "tornado", "stakeholders", "evsi"]
+    evsi = b.to_dict()["evsi"]["sizes"]
+    assert [r[0] for r in tables[3].rows] == ["12", "69"]
+    assert [r[5] for r in tables[3].rows] == [r["enbs"] for r in evsi]
+    assert "### evsi" in format_tables(tables, "md")
 
 
 def test_cli_formats_and_report(tmp_path: Path) -> None:

@@ -421,6 +421,7 @@ def _cmd_analyse(args: argparse.Namespace) -> int:
         years=args.years,
         global_sensitivity=not args.no_sobol,
         delta=args.delta,
+        **_evsi_options(args),
     )
     try:
         with _progress(args) as progress:
@@ -453,6 +454,39 @@ def _cmd_analyse(args: argparse.Namespace) -> int:
         if args.out:
             print(f"\nSaved to {args.out}")
     return 0
+
+
+def _evsi_options(args: argparse.Namespace) -> dict[str, Any]:
+    """The EVSI fields of ``AnalysisOptions`` from ``analyse``'s options (defaults there)."""
+    out: dict[str, Any] = {"evsi": not args.no_evsi}
+    if args.study_cost is not None:
+        out["study_cost_fixed"] = args.study_cost
+    if args.study_cost_per_client is not None:
+        out["study_cost_per_client"] = args.study_cost_per_client
+    if args.study_sizes is not None:
+        out["evsi_sizes"] = args.study_sizes
+    return out
+
+
+def _study_sizes(text: str) -> tuple[int, ...]:
+    """``--study-sizes 12,24,69``: positive integers, comma-separated."""
+    try:
+        sizes = tuple(int(x) for x in text.split(",") if x.strip())
+    except ValueError:
+        sizes = ()
+    if not sizes or min(sizes) < 1 or max(sizes) > 10_000_000:
+        raise argparse.ArgumentTypeError(
+            f"{text!r}: give positive whole numbers separated by commas, e.g. 12,24,48,69"
+        )
+    return tuple(sorted(set(sizes)))
+
+
+def _non_negative_float(text: str) -> float:
+    d = _decimal(text)
+    value = float(d)
+    if d < 0 or not 0.0 <= value < float("inf"):
+        raise argparse.ArgumentTypeError(f"must be a finite number >= 0, got {text!r}")
+    return value
 
 
 # --- tables to paste and the HTML report (issue 12) ---------------------------------------
@@ -774,6 +808,31 @@ def build_parser() -> argparse.ArgumentParser:
         help="also Borgonovo's delta (SALib; slow: minutes for many inputs)",
     )
     an.add_argument("--no-sobol", action="store_true", help="skip the Sobol' reruns")
+    an.add_argument(
+        "--study-cost",
+        type=_non_negative_float,
+        default=None,
+        metavar="EUR",
+        help="fixed cost of the evaluation study for the ENBS (default: "
+        "AnalysisOptions.study_cost_fixed; the summary prints the costs used)",
+    )
+    an.add_argument(
+        "--study-cost-per-client",
+        type=_non_negative_float,
+        default=None,
+        metavar="EUR",
+        help="its cost per client followed (default: AnalysisOptions.study_cost_per_client)",
+    )
+    an.add_argument(
+        "--study-sizes",
+        type=_study_sizes,
+        default=None,
+        metavar="N,N,...",
+        help="study sizes for EVSI (default: 8 sizes from the original sample to a cohort)",
+    )
+    an.add_argument(
+        "--no-evsi", action="store_true", help="skip the value of sample information (EVSI)"
+    )
     an.add_argument("--json", action="store_true", help="JSON (mkba_sim.analysis/1)")
     an.add_argument("--out", default=None, metavar="FILE", help="save the analysis as NetCDF (.nc)")
     an.add_argument(

@@ -5,6 +5,7 @@ Notebooks and the CLI both call :func:`simulate`.
 
 from __future__ import annotations
 
+import functools
 import os
 from collections.abc import Callable
 from pathlib import Path
@@ -19,7 +20,7 @@ from mkba_sim.model import Model
 from mkba_sim.results import Result, make_attrs
 
 if TYPE_CHECKING:  # the decision analysis (scipy, SALib) is imported only when used
-    from mkba_sim.analysis.decision import AnalysisOptions, AnalysisResult
+    from mkba_sim.analysis.decision import AnalysisOptions, AnalysisResult, Study
 
 __all__ = ["PROGRESS_STEPS", "ProgressCallback", "analyse", "make_report", "report", "simulate"]
 
@@ -128,7 +129,8 @@ def analyse(
     on_progress: ProgressCallback | None = None,
 ) -> AnalysisResult:
     """Decision analysis of one scenario: tornado, global sensitivity, EVPI/EVPPI,
-    break-even cost and input sweep, stakeholders (:mod:`mkba_sim.analysis.decision`).
+    EVSI/ENBS, break-even cost and input sweep, stakeholders
+    (:mod:`mkba_sim.analysis.decision`).
 
     The base run keeps its ``draws``; every rerun (tornado, Sobol', sweep) uses the same
     seed and the compiled kernel of the base run, with inputs overridden or re-seeded.
@@ -136,6 +138,10 @@ def analyse(
     run as in :func:`simulate`, then of each analysis step (``"tornado"``, ``"evppi"``,
     ``"sobol"``, ``"delta"``, ``"sweep"``) counting its reruns or inputs; the reruns
     themselves report nothing.
+    When an input of the scenario comes from a Bayesian sub-model that names a study
+    (:func:`mkba_sim.bayes.study_design`), the study is simulated per kept draw from the
+    posterior draw behind it, for the EVSI curve; otherwise EVSI is omitted and the
+    result says why (``to_dict()["evsi"]["reason"]``).
 
     Examples
     --------
@@ -198,7 +204,97 @@ def analyse(
             if k in a
         },
     )
-    return analyse_scenario(m, scenario, base, rerun, seed, options, attrs, on_progress)
+    study: Study | None = None
+    note = "EVSI not asked for (evsi=False)"
+    if options is None or options.evsi:
+        study, note = _study(m, scenario, base, rerun, draws, bayes_cache, strict)
+    return analyse_scenario(
+        m, scenario, base, rerun, seed, options, attrs, on_progress, study=study, study_note=note
+    )
+
+
+def _study(
+    m: Model,
+    scenario: str,
+    base: Result,
+    rerun: Callable[[Any, Any, int, bool], Result],
+    draws: int,
+    bayes_cache: Path | None,
+    strict: bool,
+) -> tuple[Study | None, str]:
+    """The study of the scenario's Bayesian sub-model, tied to the base run's draws.
+
+    Returns the :class:`~mkba_sim.analysis.decision.Study` (EVSI), or ``None`` and the
+    reason there is none. Which posterior draw each kept draw used is read from one
+    rerun in which the posterior parameter's table is replaced by the draw indices
+    0, 1, ...: the same stream gives the same uniform, so the same position (checked
+    against the base run's values).
+    """
+    import numpy as np
+
+    from mkba_sim.analysis.decision import Study
+    from mkba_sim.bayes import study_design
+    from mkba_sim.distributions import Posterior
+    from mkba_sim.io.posteriors import model_data_dir
+
+    def sub_model_inputs(name: str) -> list[tuple[str, Posterior]]:
+        return [
+            (k, p.dist)
+            for k, p in m.scenarios[name].parameters.items()
+            if isinstance(p.dist, Posterior) and not p.dist.is_file
+        ]
+
+    found = sub_model_inputs(scenario)
+    if not found:
+        others = [s for s in m.scenarios if s != scenario and sub_model_inputs(s)]
+        hint = f"; scenario {others[0]!r} has one (--scenario {others[0]})" if others else ""
+        return None, f"scenario {scenario!r} has no input from a Bayesian sub-model{hint}"
+    for pname, dist in found:
+        design = study_design(
+            dist.source,
+            dist.prior,
+            cache_dir=bayes_cache,
+            data_dir=model_data_dir(m),
+            strict=strict,
+        )
+        if design is None:
+            continue
+        table = dist._require()
+        if table.size != design.n_posterior:
+            raise SimulationError(
+                f"{pname}: {table.size} posterior draws in the run but {design.n_posterior} "
+                f"in the study's posterior of {dist.source!r}"
+            )
+        as_index = Posterior(
+            dist.source, dist.variable, dist.is_file, dist.prior, np.arange(float(table.size))
+        )
+        run = rerun({pname: as_index}, {}, draws, True)
+        index = np.asarray(run.dataset["input_draws"].sel(input=pname).values).astype(np.int64)
+        kept = np.asarray(base.dataset["input_draws"].sel(input=pname).values)
+        if not np.array_equal(table[index], kept):
+            raise SimulationError(
+                f"{pname}: cannot tell which posterior draw each kept draw used (EVSI)"
+            )
+        return (
+            Study(
+                description=design.description,
+                model=design.model,
+                statistics=design.statistics,
+                informs=design.informs,
+                parameters=design.parameters(index),
+                simulate=functools.partial(_simulate_study, design, index),
+                min_n=design.min_n,
+                max_n=design.max_n,
+            ),
+            "",
+        )
+    names = sorted({d.source for _, d in found})
+    return None, f"the Bayesian sub-model(s) {', '.join(names)} define no study to simulate"
+
+
+def _simulate_study(design: Any, index: Any, n: int, rng: Any) -> Any:
+    """One study of ``n`` per kept draw (``index``: its posterior draw)."""
+    return design.simulate(index, n, rng)
 
 
 # --- the decision report (issue 12) ------------------------------------------------------
@@ -263,6 +359,7 @@ def report(
     """
     from mkba_sim.analysis.decision import AnalysisOptions
     from mkba_sim.analysis.replication import replicate
+    from mkba_sim.distributions import Posterior
     from mkba_sim.errors import MkbaError
     from mkba_sim.io.atomic import write_text_atomic
     from mkba_sim.report.html import render_html
@@ -305,8 +402,34 @@ def report(
         strict=strict,
         on_progress=on_progress,
     )
+    evsi_analysis = None
+    if not analysis.dataset.attrs.get("evsi_available"):
+        # the value of a follow-up study, from the first scenario shown whose inputs come
+        # from a Bayesian sub-model (small tornado: only its EVSI is used)
+        other = [
+            n
+            for n in chosen[1:]
+            if any(
+                isinstance(p.dist, Posterior) and not p.dist.is_file
+                for p in m.scenarios[n].parameters.values()
+            )
+        ]
+        if other:
+            evsi_analysis = analyse(
+                m,
+                scenario=other[0],
+                draws=analysis_draws,
+                seed=seed,
+                options=AnalysisOptions(
+                    global_sensitivity=False, tornado_draws=2**10, sweep_points=2
+                ),
+                threads=threads,
+                bayes_cache=bayes_cache,
+                strict=strict,
+                on_progress=on_progress,
+            )
     step("render")
-    html = render_html(m, result, analysis, replicate(m), lang=lang)
+    html = render_html(m, result, analysis, replicate(m), lang=lang, evsi_analysis=evsi_analysis)
     if out is not None:
         try:
             write_text_atomic(out, html)

@@ -23,11 +23,15 @@ from mkba_sim.analysis.sensitivity import (
 )
 from mkba_sim.analysis.voi import (
     ConditionalMean,
+    EnbsResult,
     EvpiResult,
     EvppiResult,
+    EvsiResult,
     conditional_mean,
+    enbs,
     evpi,
     evppi,
+    evsi,
     population_evpi,
 )
 
@@ -35,6 +39,8 @@ __all__ = [  # noqa: RUF022 - grouped by topic, as xarray does
     # value of information
     "evpi",
     "evppi",
+    "evsi",
+    "enbs",
     "conditional_mean",
     "population_evpi",
     # global sensitivity
@@ -52,5 +58,7 @@ __all__ = [  # noqa: RUF022 - grouped by topic, as xarray does
     "DeltaResult",
     "EvpiResult",
     "EvppiResult",
+    "EvsiResult",
+    "EnbsResult",
     "GroupSobolResult",
 ]

@@ -26,7 +26,7 @@ import xarray as xr
 
 from mkba_sim.analysis.breakeven import acceptability, break_even
 from mkba_sim.analysis.sensitivity import borgonovo_delta, group_sobol
-from mkba_sim.analysis.voi import evpi, evppi, population_evpi
+from mkba_sim.analysis.voi import enbs, evpi, evppi, evsi, population_evpi
 from mkba_sim.distributions import Distribution, Posterior
 from mkba_sim.model import Model
 from mkba_sim.model.evaluate import evaluate_scenario
@@ -40,6 +40,7 @@ __all__ = [
     "AnalysisResult",
     "Input",
     "Rerun",
+    "Study",
     "analyse_scenario",
     "uncertain_inputs",
 ]
@@ -73,6 +74,53 @@ class AnalysisOptions:
     global_sensitivity: bool = True  # Sobol' indices of groups (reruns)
     delta: bool = False  # Borgonovo's delta (SALib; slow: about 1-2 s per input per 100 draws)
     sobol_resamples: int = 199
+    # EVSI of a study the scenario's Bayesian sub-model can simulate (see Study)
+    evsi: bool = True
+    evsi_sizes: tuple[int, ...] | None = None  # default: EVSI_POINTS sizes, min_n..max_n
+    study_cost_fixed: float = 25_000.0  # set-up, analysis and report (an assumption)
+    study_cost_per_client: float = 250.0  # consent, record linkage, file review per client
+
+
+#: Study sizes on the default EVSI curve (evenly spaced from the study's min_n to max_n).
+EVSI_POINTS = 8
+
+
+@dataclass(frozen=True)
+class Study:
+    """A study whose outcome can be simulated for every kept draw of the base run (EVSI).
+
+    Built by the application layer from a Bayesian sub-model's study design
+    (:func:`mkba_sim.bayes.study_design`) and the posterior draw behind each kept draw.
+
+    Attributes
+    ----------
+    description
+        What the study does, in a sentence.
+    model
+        The sub-model that predicts its data.
+    statistics
+        Names of the summary statistics ``simulate`` returns.
+    informs
+        Names of the parameters the study's data depend on.
+    parameters
+        Their values per kept draw, ``(n_draws, len(informs))``: EVSI <= their EVPPI.
+    simulate
+        ``simulate(n, rng) -> (n_draws, len(statistics))``: one study of ``n``
+        participants per kept draw, from its predictive distribution given that draw.
+        The statistics must be sums over participants (counts, totals): the EVSI curve
+        builds a larger study as a smaller one plus more participants.
+    min_n, max_n
+        The default range of sizes (the original sample to a whole cohort).
+    """
+
+    description: str
+    model: str
+    statistics: tuple[str, ...]
+    informs: tuple[str, ...]
+    parameters: np.ndarray
+    simulate: Callable[[int, np.random.Generator], np.ndarray]
+    min_n: int
+    max_n: int
 
 
 @dataclass(frozen=True)
@@ -326,6 +374,78 @@ def _sweep(
     }
 
 
+def _study_sizes(study: Study, opt: AnalysisOptions) -> np.ndarray:
+    if opt.evsi_sizes is not None:
+        sizes = np.unique(np.asarray(opt.evsi_sizes, dtype=np.int64))
+        if sizes.size == 0 or sizes[0] < 1:
+            raise ValueError(f"study sizes must be positive integers, got {opt.evsi_sizes}")
+        return sizes
+    grid = np.linspace(study.min_n, max(study.max_n, study.min_n), EVSI_POINTS)
+    return np.unique(np.round(grid).astype(np.int64))
+
+
+def _evsi(
+    model: Model,
+    scenario: str,
+    base_net: np.ndarray,
+    study: Study,
+    opt: AnalysisOptions,
+    seed: int,
+) -> dict[str, Any]:
+    """EVSI per study size (Strong et al. 2015), the EVPPI bound, and the ENBS curve."""
+    ok = np.isfinite(base_net)
+    net = base_net[ok]
+    theta = np.asarray(study.parameters, dtype=np.float64)[ok]
+    bound = evppi(net, theta, seed=seed)
+    sizes = _study_sizes(study, opt)
+    value = np.empty(sizes.size)
+    se = np.empty(sizes.size)
+    raw = np.empty(sizes.size)
+    share = np.empty(sizes.size)
+    rng = np.random.default_rng([seed, 0x5E51])
+    stats = np.zeros((base_net.size, len(study.statistics)))
+    done = 0
+    for i, n in enumerate(sizes):
+        # nested studies: the study of n is the previous one plus n - done more
+        # participants (the statistics are sums over participants), so the curve's
+        # points share their randomness and EVSI(n) is smooth in n
+        stats = stats + np.asarray(study.simulate(int(n) - done, rng), dtype=np.float64)
+        done = int(n)
+        r = evsi(net, stats[ok], seed=seed)
+        value[i], se[i], raw[i] = r.evsi, r.se, r.raw
+        share[i] = float(np.ravel(r.variance_share)[0])
+    # EVSI <= EVPPI(theta): regression noise can put a small study's estimate above it
+    clipped = raw > bound.evppi
+    value = np.minimum(value, bound.evppi)
+    e = enbs(
+        value,
+        sizes,
+        cost_fixed=opt.study_cost_fixed,
+        cost_per_participant=opt.study_cost_per_client,
+        cohorts_per_year=opt.cohorts_per_year,
+        years=opt.years,
+        discount_rate=model.scenarios[scenario].settings.discount_rate,
+        se=se,
+    )
+    return {
+        "study_size": sizes,
+        "evsi": value,
+        "evsi_se": se,
+        "evsi_raw": raw,
+        "evsi_clipped": clipped,
+        "evsi_variance_share": share,
+        "evsi_population": e.population_evsi,
+        "study_cost": e.cost,
+        "enbs": e.enbs,
+        "enbs_se": e.se,
+        "enbs_best_n": e.n_best,
+        "enbs_best": e.enbs_best,
+        "enbs_worthwhile": e.worthwhile,
+        "evsi_bound": bound.evppi,
+        "evsi_bound_se": bound.se,
+    }
+
+
 def analyse_scenario(
     model: Model,
     scenario: str,
@@ -335,6 +455,9 @@ def analyse_scenario(
     options: AnalysisOptions | None = None,
     attrs: Mapping[str, Any] | None = None,
     on_progress: StepProgress | None = None,
+    *,
+    study: Study | None = None,
+    study_note: str = "",
 ) -> AnalysisResult:
     """Every decision analysis of ``scenario`` from its base run (kept draws) and reruns.
 
@@ -362,6 +485,11 @@ def analyse_scenario(
         group; only with ``global_sensitivity``), ``"delta"`` (Borgonovo's delta, one step; only
         with ``delta``) and ``"sweep"`` (its points), each from
         ``done = 0`` to ``done = total``; ``detail`` names the input just done.
+    study
+        A study whose data can be simulated per kept draw: EVSI over study sizes and
+        the expected net benefit of sampling (:class:`Study`); ``None``: EVSI omitted.
+    study_note
+        Why there is no study (recorded with the result when ``study`` is ``None``).
     """
     opt = options or AnalysisOptions()
     report = on_progress or _no_progress
@@ -394,6 +522,15 @@ def analyse_scenario(
             )
         parts.update(_sweep(scenario, chosen[0], rerun, opt, report))
     parts.update(_cost_curve(scenario, base))
+    if study is not None and opt.evsi:
+        parts.update(_evsi(model, scenario, net, study, opt, seed))
+        parts["evsi_study"] = study
+    else:
+        parts["evsi_note"] = (
+            "EVSI not asked for (evsi=False)"
+            if not opt.evsi
+            else (study_note or "no study to simulate was given")
+        )
     ds = _dataset(model, scenario, inputs, parts, summary, e, pop, opt)
     ds.attrs.update(dict(attrs or {}))
     return AnalysisResult(ds)
@@ -595,15 +732,67 @@ def _dataset(
             ("stakeholder",), [s["p_positive"] for s in stake.values()], "1", "P(balance > 0)"
         ),
     )
+    evsi_attrs = _evsi_variables(data, coords, parts, opt, cur, v)
     ds = xr.Dataset(data, coords=coords)
     ds.attrs.update(
         {
             "scenario": scenario,
             "sweep_input": parts.get("sweep_input", ""),
             "sweep_break_even_status": parts.get("sweep_break_even_status", ""),
+            **evsi_attrs,
         }
     )
     return ds
+
+
+def _evsi_variables(
+    data: dict[str, Any],
+    coords: dict[str, Any],
+    parts: Mapping[str, Any],
+    opt: AnalysisOptions,
+    cur: str,
+    v: Callable[..., Any],
+) -> dict[str, Any]:
+    """Add the EVSI curve to ``data``/``coords``; return the attributes describing it."""
+    study: Study | None = parts.get("evsi_study")
+    if study is None:
+        return {"evsi_available": 0, "evsi_note": parts.get("evsi_note", "")}
+    z = ("study_size",)
+    coords["study_size"] = v(z, parts["study_size"], "1", "participants of the study")
+    pop = f"over {opt.years} yearly cohorts of {opt.cohorts_per_year:g}, discounted"
+    data.update(
+        evsi=v(z, parts["evsi"], cur, "expected value of sample information (per decision)"),
+        evsi_se=v(z, parts["evsi_se"], cur, "standard error of EVSI"),
+        evsi_raw=v(z, parts["evsi_raw"], cur, "EVSI before clipping to its EVPPI bound"),
+        evsi_variance_share=v(
+            z, parts["evsi_variance_share"], "1", "Var(E[net | study result]) / Var(net)"
+        ),
+        evsi_population=v(z, parts["evsi_population"], cur, f"EVSI {pop}"),
+        study_cost=v(z, parts["study_cost"], cur, "study cost: fixed + per participant x n"),
+        enbs=v(z, parts["enbs"], cur, "expected net benefit of sampling: population EVSI - cost"),
+        enbs_se=v(z, parts["enbs_se"], cur, "standard error of ENBS"),
+        evsi_bound=v(
+            (),
+            parts["evsi_bound"],
+            cur,
+            f"EVPPI of the parameters the study informs ({', '.join(study.informs)})",
+        ),
+        evsi_bound_se=v((), parts["evsi_bound_se"], cur, "standard error of that EVPPI"),
+        enbs_best=v((), parts["enbs_best"], cur, "highest ENBS over the study sizes"),
+        enbs_best_n=v((), parts["enbs_best_n"], "1", "study size with the highest ENBS"),
+    )
+    return {
+        "evsi_available": 1,
+        "evsi_note": "",
+        "evsi_study": study.description,
+        "evsi_model": study.model,
+        "evsi_statistics": json.dumps(list(study.statistics)),
+        "evsi_informs": json.dumps(list(study.informs)),
+        "evsi_worthwhile": int(bool(parts["enbs_worthwhile"])),
+        "evsi_clipped": json.dumps([bool(c) for c in parts["evsi_clipped"]]),
+        "study_cost_fixed": float(opt.study_cost_fixed),
+        "study_cost_per_client": float(opt.study_cost_per_client),
+    }
 
 
 class AnalysisResult:
@@ -663,6 +852,7 @@ class AnalysisResult:
                 for k in ds["stakeholder"].values
             },
         }
+        doc["evsi"] = _evsi_dict(ds, f)
         if "input" in ds.coords:
             doc["point_net"] = f(ds["point_net"])
             for name in ds["input"].values:
@@ -712,3 +902,43 @@ class AnalysisResult:
                 },
             }
         return doc
+
+
+def _evsi_dict(ds: xr.Dataset, f: Callable[[Any], float | None]) -> dict[str, Any]:
+    """The ``evsi`` object of the JSON (``available`` false: ``reason`` says why)."""
+    a = ds.attrs
+    if not a.get("evsi_available"):
+        return {"available": False, "reason": str(a.get("evsi_note", ""))}
+    clipped = json.loads(str(a["evsi_clipped"]))
+    return {
+        "available": True,
+        "study": str(a["evsi_study"]),
+        "model": str(a["evsi_model"]),
+        "statistics": json.loads(str(a["evsi_statistics"])),
+        "informs": json.loads(str(a["evsi_informs"])),
+        "evppi_bound": f(ds["evsi_bound"]),
+        "evppi_bound_se": f(ds["evsi_bound_se"]),
+        "cost": {
+            "fixed": float(a["study_cost_fixed"]),
+            "per_participant": float(a["study_cost_per_client"]),
+        },
+        "population_note": ds["evsi_population"].attrs["long_name"],
+        "sizes": [
+            {
+                "n": int(n),
+                "evsi": f(ds["evsi"].sel(study_size=n)),
+                "se": f(ds["evsi_se"].sel(study_size=n)),
+                "clipped": bool(clipped[i]),
+                "population": f(ds["evsi_population"].sel(study_size=n)),
+                "cost": f(ds["study_cost"].sel(study_size=n)),
+                "enbs": f(ds["enbs"].sel(study_size=n)),
+                "enbs_se": f(ds["enbs_se"].sel(study_size=n)),
+            }
+            for i, n in enumerate(ds["study_size"].values)
+        ],
+        "best": {
+            "n": int(ds["enbs_best_n"]),
+            "enbs": f(ds["enbs_best"]),
+            "worthwhile": bool(a["evsi_worthwhile"]),
+        },
+    }

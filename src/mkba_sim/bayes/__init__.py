@@ -16,6 +16,9 @@ Summaries
     :func:`prior_sensitivity`.
 Models and priors
     :data:`MODELS` (registry; ``"nazorg_plus_recidivism"``), :data:`REFERENCE_PRIORS`.
+Studies (EVSI)
+    :func:`study_design` — a sub-model's study with its posterior draws, to simulate
+    the study's data per draw (:mod:`mkba_sim.bayes.study`).
 Lower level
     :func:`fit_or_load`, :class:`SamplerSettings`, :class:`PosteriorFit`,
     :class:`Diagnostics`, :class:`Thresholds`.
@@ -36,6 +39,7 @@ from mkba_sim.bayes.diagnostics import Diagnostics, Thresholds
 from mkba_sim.bayes.fit import PosteriorFit, SamplerSettings, fit_or_load
 from mkba_sim.bayes.priors import REFERENCE_PRIORS
 from mkba_sim.bayes.registry import MODELS
+from mkba_sim.bayes.study import StudyDesign, study_design
 
 __all__ = [
     "MODELS",
@@ -44,6 +48,7 @@ __all__ = [
     "Diagnostics",
     "PosteriorFit",
     "SamplerSettings",
+    "StudyDesign",
     "Thresholds",
     "bayes_summary_json",
     "fit_or_load",
@@ -51,4 +56,5 @@ __all__ = [
     "load_posterior",
     "load_posterior_with_provenance",
     "prior_sensitivity",
+    "study_design",
 ]

@@ -17,6 +17,7 @@ from mkba_sim.bayes import nazorg
 from mkba_sim.bayes.data import CaseData
 from mkba_sim.bayes.nazorg import VariableInfo
 from mkba_sim.bayes.priors import DEFAULT_PRIOR, REFERENCE_PRIORS, ReferencePrior
+from mkba_sim.bayes.studies import nazorg_follow_up
 from mkba_sim.errors import BayesError
 
 __all__ = ["MODELS", "SubModel", "get_model"]
@@ -46,6 +47,13 @@ class SubModel:
     code_modules
         Source files (inside ``mkba_sim/bayes``) whose text is hashed into the cache key:
         any change to the model code invalidates cached posteriors.
+    study
+        ``study(draws, n, window_years, rng) -> (len, k)``: the summary statistics of a
+        new study of ``n`` participants per set of parameter values (for EVSI,
+        :mod:`mkba_sim.bayes.study`); ``None`` if the sub-model names no study.
+    study_informs, study_statistics, study_description
+        The posterior variables the study's data depend on, the names of its
+        statistics, and what it does in a sentence.
     """
 
     name: str
@@ -61,6 +69,12 @@ class SubModel:
         dict[str, np.ndarray],
     ]
     code_modules: tuple[str, ...]
+    study: (
+        Callable[[Mapping[str, np.ndarray], int, float, np.random.Generator], np.ndarray] | None
+    ) = None
+    study_informs: tuple[str, ...] = ()
+    study_statistics: tuple[str, ...] = ()
+    study_description: str = ""
 
     def prior(self, name: str | None) -> ReferencePrior:
         """The named prior (``None``: the default); unknown names raise :class:`BayesError`."""
@@ -87,6 +101,13 @@ MODELS: dict[str, SubModel] = {
         build=nazorg.build_model,
         derive=nazorg.derived_quantities,
         code_modules=("nazorg.py", "priors.py", "data.py", "fit.py"),
+        study=nazorg_follow_up,
+        study_informs=("p_treated", "rho_treated"),
+        study_statistics=("reoffenders", "offences"),
+        study_description=(
+            "follow n new nazorg-plus clients for two years and count who reoffends and "
+            "their offences"
+        ),
     )
 }
 

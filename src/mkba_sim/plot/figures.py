@@ -22,6 +22,7 @@ __all__ = [
     "FIG_WIDTH",
     "OKABE_ITO",
     "break_even",
+    "enbs",
     "evppi",
     "net_distribution",
     "net_per_year",
@@ -93,6 +94,12 @@ _TEXT: dict[str, dict[str, str]] = {
         "year": "Year",
         "net_year": "Net balance ({cur}, present value)",
         "million": "M",
+        "study_size": "Participants of the study (n)",
+        "enbs_axis": "{cur}, {years} years, discounted",
+        "pop_evsi": "value of the study (population EVSI)",
+        "study_cost": "cost of the study",
+        "enbs": "net benefit of the study (ENBS)",
+        "best_n": "best n = {n}",
     },
     "nl": {
         "net": "Saldo ({cur})",
@@ -116,6 +123,12 @@ _TEXT: dict[str, dict[str, str]] = {
         "year": "Jaar",
         "net_year": "Saldo ({cur}, contante waarde)",
         "million": "mln",
+        "study_size": "Deelnemers aan het onderzoek (n)",
+        "enbs_axis": "{cur}, {years} jaar, contant",
+        "pop_evsi": "waarde van het onderzoek (EVSI, populatie)",
+        "study_cost": "kosten van het onderzoek",
+        "enbs": "netto opbrengst van het onderzoek (ENBS)",
+        "best_n": "beste n = {n}",
     },
 }
 
@@ -428,6 +441,54 @@ def break_even(
         ax.xaxis.set_major_formatter(_money_formatter(lang, float(x.max(initial=0))))
         ax.grid(True, axis="both")
         ax.legend(loc="upper right")
+    return ax
+
+
+def enbs(analysis: AnalysisResult, *, lang: str = "en", ax: Axes | None = None) -> Axes:
+    """Value of a study (population EVSI, band of ± 2 standard errors), its cost and the
+    expected net benefit of sampling against the study's size, the best size marked.
+
+    Raises
+    ------
+    ValueError
+        If the analysis has no EVSI (its ``evsi_note`` attribute says why).
+    """
+    import re
+
+    ds = analysis.dataset
+    if not ds.attrs.get("evsi_available"):
+        raise ValueError(f"the analysis has no EVSI: {ds.attrs.get('evsi_note', '')}")
+    t = _t(lang)
+    cur = _currency(ds.attrs)
+    n = np.asarray(ds["study_size"].values, dtype=np.float64)
+    pop = np.asarray(ds["evsi_population"].values)
+    factor = pop / np.where(ds["evsi"].values > 0, ds["evsi"].values, np.nan)
+    band = 2.0 * np.asarray(ds["evsi_se"].values) * np.nanmax(factor, initial=0.0)
+    cost = np.asarray(ds["study_cost"].values)
+    net = np.asarray(ds["enbs"].values)
+    found = re.search(r"over (\d+) yearly", str(ds["evsi_population"].attrs["long_name"]))
+    ax = _axes(ax, 3.2)
+    with style():
+        ax.fill_between(n, pop - band, pop + band, color=OKABE_ITO["sky_blue"], alpha=0.35, lw=0)
+        ax.plot(n, pop, color=OKABE_ITO["blue"], lw=2, marker="o", ms=3, label=t["pop_evsi"])
+        ax.plot(n, cost, color=OKABE_ITO["vermillion"], lw=1.5, ls="--", label=t["study_cost"])
+        ax.plot(n, net, color=OKABE_ITO["black"], lw=1.5, ls="-.", label=t["enbs"])
+        ax.axhline(0.0, color=OKABE_ITO["grey"], lw=0.8)
+        best = int(ds["enbs_best_n"])
+        ax.plot(
+            [best],
+            [float(ds["enbs_best"])],
+            marker="D",
+            color=OKABE_ITO["black"],
+            ls="none",
+            label=t["best_n"].format(n=best),
+        )
+        ax.set_xlabel(t["study_size"])
+        ax.set_ylabel(t["enbs_axis"].format(cur=cur, years=found.group(1) if found else "?"))
+        scale = float(np.nanmax(np.abs(np.r_[pop, cost, net]), initial=0.0))
+        ax.yaxis.set_major_formatter(_money_formatter(lang, scale))
+        ax.grid(True, axis="both")
+        ax.legend(loc="upper center", bbox_to_anchor=(0.5, -0.25), ncol=2)
     return ax
 
 

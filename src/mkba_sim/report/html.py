@@ -201,6 +201,42 @@ def _scenario_block(
     return block
 
 
+def _evsi_block(
+    analysis: AnalysisResult, main: str, fmt: Formatter, lang: str, t: Mapping[str, str]
+) -> dict[str, Any]:
+    """The first page's EVSI sentence and the ENBS figure (or why there is none)."""
+    import mkba_sim.plot as plot
+
+    d = analysis.to_dict()
+    v = d["evsi"]
+    if not v["available"]:
+        return {"evsi": None, "evsi_text": t["evsi_none"], "enbs_figure": None}
+    sizes = v["sizes"]
+    last = sizes[-1]
+    found = re.search(r"over (\d+) yearly", str(v["population_note"]))
+    where = "" if d["scenario"] == main else t["evsi_where"].format(scenario=d["scenario"])
+    text = t["evsi_line"].format(
+        n=last["n"],
+        where=where,
+        evsi=fmt.money(last["evsi"]),
+        pop=fmt.money(last["population"]),
+        years=found.group(1) if found else "?",
+        cost=fmt.money(last["cost"]),
+        fixed=fmt.money(v["cost"]["fixed"]),
+        pp=fmt.money(v["cost"]["per_participant"]),
+    )
+    best = v["best"]
+    verdict = t["evsi_pays"] if best["worthwhile"] else t["evsi_not"]
+    text += " " + verdict.format(
+        n=best["n"], enbs=fmt.money(best["enbs"]), lo=sizes[0]["n"], hi=last["n"]
+    )
+    return {
+        "evsi": last["evsi"],
+        "evsi_text": text,
+        "enbs_figure": _svg(plot.enbs(analysis, lang=lang)),
+    }
+
+
 def _analysis_block(
     analysis: AnalysisResult, fmt: Formatter, lang: str, t: Mapping[str, str]
 ) -> dict[str, Any]:
@@ -285,6 +321,7 @@ def render_html(
     replication: Sequence[ReplicationRow],
     *,
     lang: str = "nl",
+    evsi_analysis: AnalysisResult | None = None,
 ) -> str:
     """Render the decision report as one self-contained HTML document.
 
@@ -301,6 +338,10 @@ def render_html(
         The study's published figures beside the model's (:func:`mkba_sim.replicate`).
     lang
         ``"nl"`` (default) or ``"en"``.
+    evsi_analysis
+        Where the value of a follow-up study (EVSI, ENBS) comes from when ``analysis``
+        has none: the analysis of another scenario whose inputs come from a Bayesian
+        sub-model (named on the page). Default: ``analysis`` itself.
 
     Returns
     -------
@@ -338,7 +379,14 @@ def render_html(
         "main": scenarios[0],
         "scenarios": scenarios,
         "pm": [{"name": p.name, "side": p.side, "note": p.note} for p in model.pm],
-        "analysis": _analysis_block(analysis, fmt, lang, t) if analysis is not None else None,
+        "analysis": (
+            {
+                **_analysis_block(analysis, fmt, lang, t),
+                **_evsi_block(evsi_analysis or analysis, main, fmt, lang, t),
+            }
+            if analysis is not None
+            else None
+        ),
         "assumptions": _assumption_rows(base_params, fmt),
         "changes": changes,
         "notes": model.settings.notes.strip(),
@@ -358,7 +406,11 @@ def render_html(
             ),
         ],
         "data_json": _json_for_html(
-            {"run": doc, "analysis": analysis.to_dict() if analysis is not None else None}
+            {
+                "run": doc,
+                "analysis": analysis.to_dict() if analysis is not None else None,
+                "evsi_analysis": evsi_analysis.to_dict() if evsi_analysis is not None else None,
+            }
         ),
     }
     env = jinja2.Environment(

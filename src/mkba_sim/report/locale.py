@@ -212,6 +212,21 @@ TEXT: dict[str, dict[str, str]] = {
         "(EVPPI).",
         "break_even_caption": "Kans op een positief saldo bij andere totale kosten van het "
         "programma (aanvaardbaarheidscurve).",
+        "evsi_line": "Een vervolgonderzoek dat {n} nieuwe deelnemers volgt{where}, is naar "
+        "verwachting {evsi} per besluit waard ({pop} over {years} jaar) en kost {cost} "
+        "({fixed} vast en {pp} per deelnemer; EVSI).",
+        "evsi_where": " (scenario {scenario}, waarin de uitkomsten uit het Bayesiaanse model "
+        "komen)",
+        "evsi_pays": "Dat loont: de verwachte netto opbrengst van het onderzoek is het "
+        "grootst bij {n} deelnemers ({enbs}).",
+        "evsi_not": "Dat loont niet: bij geen enkele omvang van {lo} tot {hi} deelnemers weegt "
+        "de waarde op tegen de kosten (de netto opbrengst is op zijn best {enbs}, bij {n} "
+        "deelnemers).",
+        "evsi_none": "De waarde van een vervolgonderzoek (EVSI) is niet berekend: geen "
+        "aanname in deze scenario's komt uit een Bayesiaans deelmodel dat de uitkomst van "
+        "zo'n onderzoek kan voorspellen.",
+        "enbs_caption": "Waarde van een vervolgonderzoek (EVSI over alle cohorten, band: ± 2 "
+        "standaardfouten), de kosten ervan en het verschil (ENBS), naar aantal deelnemers.",
         "assumptions": "Aannames",
         "assumptions_intro": "Elke invoer met de verdeling die deze analyse gebruikt, de "
         "waarde uit de studie, de eenheid en de bron.",
@@ -306,6 +321,20 @@ TEXT: dict[str, dict[str, str]] = {
         "worth (EVPPI).",
         "break_even_caption": "Chance of a positive balance at other total programme costs "
         "(acceptability curve).",
+        "evsi_line": "A follow-up study of {n} new participants{where} is expected to be "
+        "worth {evsi} per decision ({pop} over {years} years) and costs {cost} ({fixed} "
+        "fixed and {pp} per participant; EVSI).",
+        "evsi_where": " (scenario {scenario}, whose outcomes come from the Bayesian model)",
+        "evsi_pays": "It pays: the expected net benefit of the study is highest with {n} "
+        "participants ({enbs}).",
+        "evsi_not": "It does not pay: at no size from {lo} to {hi} participants does its "
+        "value outweigh its cost (its net benefit is at best {enbs}, with {n} "
+        "participants).",
+        "evsi_none": "The value of a follow-up study (EVSI) is not computed: no assumption "
+        "in these scenarios comes from a Bayesian sub-model that can predict such a "
+        "study's outcome.",
+        "enbs_caption": "Value of a follow-up study (EVSI over all cohorts, band: ± 2 "
+        "standard errors), its cost and the difference (ENBS), by number of participants.",
         "assumptions": "Assumptions",
         "assumptions_intro": "Every input with the distribution this analysis uses, the "
         "study's value, the unit and the source.",

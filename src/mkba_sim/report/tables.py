@@ -84,7 +84,8 @@ def run_tables(result: Result) -> list[Table]:
 
 
 def analysis_tables(analysis: AnalysisResult) -> list[Table]:
-    """Summary, tornado and stakeholder tables of a decision analysis."""
+    """Summary, tornado and stakeholder tables of a decision analysis (and its EVSI
+    curve when there is one)."""
     d = analysis.to_dict()
     be = d["break_even"]
     out = [
@@ -145,6 +146,18 @@ def analysis_tables(analysis: AnalysisResult) -> list[Table]:
             ),
         )
     )
+    if d["evsi"]["available"]:  # the value of a follow-up study per size (EVSI, ENBS)
+        out.append(
+            Table(
+                "evsi",
+                ("n", "evsi", "evsi_se", "population_evsi", "study_cost", "enbs"),
+                ("text", "money", "money", "money", "money", "money"),
+                tuple(
+                    (str(r["n"]), r["evsi"], r["se"], r["population"], r["cost"], r["enbs"])
+                    for r in d["evsi"]["sizes"]
+                ),
+            )
+        )
     return out
 
 

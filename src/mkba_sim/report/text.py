@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import math
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from typing import TYPE_CHECKING, Any
 
 from mkba_sim.analysis.replication import ReplicationRow
@@ -265,6 +265,7 @@ def analysis_summary(result: AnalysisResult) -> str:
         f"decision; population: {_n(e['population'])} {cur} ({e['population_note']}).",
         "",
     ]
+    out += _evsi_lines(d["evsi"], cur)
     be = d["break_even"]
     out.append(
         f"Break-even programme cost (all costs replaced by one total): E[net] = 0 at "
@@ -291,3 +292,43 @@ def analysis_summary(result: AnalysisResult) -> str:
     ]
     out += _table(("stakeholder", "mean", "90% interval", "P(> 0)"), rows, {1})
     return "\n".join(out)
+
+
+def _evsi_lines(v: Mapping[str, Any], cur: str) -> list[str]:
+    """The EVSI / ENBS part of the analysis summary (or why it is omitted)."""
+    if not v["available"]:
+        return [f"EVSI: omitted ({v['reason']}).", ""]
+    cost = v["cost"]
+    out = [
+        f"EVSI of a study that would {v['study']} (Strong et al. 2015; statistics: "
+        f"{', '.join(v['statistics'])}), against a study cost of {_n(cost['fixed'])} {cur} "
+        f"+ {_n(cost['per_participant'])} {cur} per participant (population: "
+        f"{v['population_note']}):"
+    ]
+    rows = [
+        (
+            str(r["n"]),
+            f"{_n(r['evsi'])} ± {_n(r['se'])}",
+            _n(r["population"]),
+            _n(r["cost"]),
+            f"{_n(r['enbs'])} ± {_n(r['enbs_se'])}",
+        )
+        for r in v["sizes"]
+    ]
+    out += _table(
+        ("n", f"EVSI ({cur})", f"population ({cur})", f"study cost ({cur})", f"ENBS ({cur})"),
+        rows,
+        {1, 2, 3, 4},
+    )
+    best = v["best"]
+    verdict = (
+        f"best size n = {best['n']} (ENBS {_n(best['enbs'])} {cur})"
+        if best["worthwhile"]
+        else f"no size pays off: the highest ENBS is {_n(best['enbs'])} {cur} at n = {best['n']}"
+    )
+    out += [
+        f"Upper bound: EVPPI of {', '.join(v['informs'])} = {_n(v['evppi_bound'])} ± "
+        f"{_n(v['evppi_bound_se'])} {cur} per decision; {verdict}.",
+        "",
+    ]
+    return out
