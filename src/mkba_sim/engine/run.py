@@ -10,11 +10,12 @@ bit-identical for any number of threads.
 
 from __future__ import annotations
 
+import contextlib
 import math
 import os
 import threading
 import time
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Iterable, Iterator, Mapping
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from typing import Any
@@ -37,7 +38,7 @@ __all__ = ["BACKENDS", "BLOCK", "SAMPLERS", "simulate_model"]
 BLOCK = 4096
 DEFAULT_CHUNK = 2**20
 PILOT = 2**14
-BACKENDS = ("numba", "numpy")
+BACKENDS = ("numba", "numpy", "dask")
 MAX_GROUP = 16  # blocks per task handed to a thread
 
 Progress = Callable[[int, int], None]
@@ -224,6 +225,18 @@ class _Runner:
             lh[:] = 0
         return sums, counts[:, : st.n_counts], bad, hist[: st.n_hist], (kept if keep else None)
 
+    def stream(
+        self,
+        jobs: Iterable[tuple[int, int, np.ndarray]],
+        shift: np.ndarray,
+        hist_lo: np.ndarray,
+        hist_scale: np.ndarray,
+        keep: bool,
+    ) -> Iterator[tuple[int, int, np.ndarray, ChunkOut]]:
+        """The chunks ``jobs`` (first draw, draws, design rows), one after the other."""
+        for start, n, rows in jobs:
+            yield start, n, rows, self.chunk(start, n, rows, shift, hist_lo, hist_scale, keep)
+
 
 def _pilot_ranges(plan: Plan, kept: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     """Shift (pilot means) and histogram ranges from the pilot draws."""
@@ -326,6 +339,8 @@ def simulate_model(
     target_mcse_mean: float | None = None,
     progress: Progress | None = None,
     attrs: Mapping[str, Any] | None = None,
+    scheduler: Any = None,
+    workers: int | None = None,
 ) -> Result:
     """Simulate every scenario of ``model`` (posterior draws already attached).
 
@@ -352,7 +367,9 @@ def simulate_model(
     scenarios
         Only these scenarios (default: all).
     backend
-        ``"numba"`` (fast) or ``"numpy"`` (the reference path).
+        ``"numba"`` (fast, local threads), ``"numpy"`` (the reference path) or
+        ``"dask"`` (the numba kernel on the workers of a Dask cluster, the same bits as
+        ``"numba"``; see ``docs/distributed.md``).
     overrides
         ``{name: value}`` for this run only, in every scenario: a number fixes a
         parameter or population, :class:`~mkba_sim.model.overrides.Quantile` fixes a
@@ -371,6 +388,11 @@ def simulate_model(
         Called as ``progress(done, total)`` after each chunk.
     attrs
         Further provenance for the result (e.g. the posteriors used).
+    scheduler, workers
+        With ``backend="dask"``: a scheduler address (``"tcp://host:8786"``) or a
+        :class:`distributed.Client` to use, or else the number of worker processes of a
+        new ``LocalCluster`` (default 2, with ``threads`` threads each, default 1) that
+        is closed after the run.
 
     Raises
     ------
@@ -394,7 +416,14 @@ def simulate_model(
     num = plan.numbers(overrides, rekey)
     policy = model.settings.non_finite
     t0 = time.perf_counter()
-    runner = _Runner(plan, num, a.backend, a.threads, key)
+    runner: Any
+    if a.backend == "dask":
+        from mkba_sim.engine.distributed import DaskRunner
+
+        runner = DaskRunner(plan, num, key, scheduler, workers, threads)
+        attrs = {**dict(attrs or {}), **runner.info()}
+    else:
+        runner = _Runner(plan, num, a.backend, a.threads, key)
     try:
         return _run(
             plan,
@@ -418,7 +447,7 @@ def simulate_model(
 def _run(
     plan: Plan,
     num: Numbers,
-    runner: _Runner,
+    runner: Any,
     a: _Checked,
     key: np.uint64,
     design_seed: np.random.SeedSequence,
@@ -453,23 +482,20 @@ def _run(
     stopped_early = False
     start = 0
     t1 = time.perf_counter()
-    while start < a.draws:
-        n = min(a.chunk, a.draws - start)
-        rows = design.rows(n)
-        sums, counts, bad, hist, kept = runner.chunk(
-            start, n, rows, shift, hist_lo, hist_scale, keep_draws
-        )
-        if policy == "stop":
-            _raise_first_bad(plan, num, key, rows, start, bad)
-        acc.add(start, n, sums, counts, bad, hist)
-        if kept is not None:
-            kept_parts.append(kept)
-        start += n
-        if progress is not None:
-            progress(start, a.draws)
-        if precision and _targets_met(acc, net_idx, *targets):
-            stopped_early = start < a.draws
-            break
+    chunks = runner.stream(_jobs(design, a), shift, hist_lo, hist_scale, keep_draws)
+    with contextlib.closing(chunks):
+        for _, n, rows, (sums, counts, bad, hist, kept) in chunks:
+            if policy == "stop":
+                _raise_first_bad(plan, num, key, rows, start, bad)
+            acc.add(start, n, sums, counts, bad, hist)
+            if kept is not None:
+                kept_parts.append(kept)
+            start += n
+            if progress is not None:
+                progress(start, a.draws)
+            if precision and _targets_met(acc, net_idx, *targets):
+                stopped_early = start < a.draws
+                break
     run_seconds = time.perf_counter() - t1
     kept_all = np.concatenate(kept_parts) if kept_parts else None
     exact = kept_all is not None or acc.n == n_pilot
@@ -512,6 +538,15 @@ def _run(
         **dict(attrs or {}),
     }
     return make_result(summary, make_attrs("mkba_sim.engine", run_attrs))
+
+
+def _jobs(design: Design, a: _Checked) -> Iterator[tuple[int, int, np.ndarray]]:
+    """The run's chunks after the pilot: (first draw, draws, design rows), in order."""
+    start = 0
+    while start < a.draws:
+        n = min(a.chunk, a.draws - start)
+        yield start, n, design.rows(n)
+        start += n
 
 
 def _raise_first_bad(
