@@ -74,12 +74,18 @@ def analyse(
     threads: int | None = None,
     bayes_cache: Path | None = None,
     strict: bool = True,
+    backend: str = "numba",
+    scheduler: Any = None,
+    workers: int | None = None,
 ) -> AnalysisResult:
     """Decision analysis of one scenario: tornado, global sensitivity, EVPI/EVPPI,
     break-even cost and input sweep, stakeholders (:mod:`mkba_sim.analysis.decision`).
 
     The base run keeps its ``draws``; every rerun (tornado, Sobol', sweep) uses the same
     seed and the compiled kernel of the base run, with inputs overridden or re-seeded.
+    With ``backend="dask"`` the base run and every rerun are submitted to one cluster
+    (``scheduler``: an address or a ``distributed.Client``; else a ``LocalCluster`` of
+    ``workers`` processes, opened once for the whole analysis and closed after it).
 
     Examples
     --------
@@ -91,6 +97,25 @@ def analyse(
 
     if isinstance(seed, bool) or not isinstance(seed, int) or seed < 0:
         raise SimulationError(f"seed must be a non-negative integer, got {seed!r}")
+    if backend == "dask" and (scheduler is None or isinstance(scheduler, str)):
+        from mkba_sim.engine.distributed import dask_client
+
+        with dask_client(scheduler, workers, threads) as client:  # one cluster for every rerun
+            return analyse(
+                model,
+                scenario,
+                draws,
+                seed,
+                options=options,
+                threads=threads,
+                bayes_cache=bayes_cache,
+                strict=strict,
+                backend=backend,
+                scheduler=client,
+            )
+    cluster: dict[str, Any] = (
+        {"backend": backend, "scheduler": scheduler} if backend == "dask" else {}
+    )
     m = model if isinstance(model, Model) else load_model(model)
     chosen = check_scenarios(m, (scenario,))
     posteriors: list[dict[str, Any]] = []
@@ -104,6 +129,7 @@ def analyse(
         keep_draws=True,
         threads=threads,
         attrs={"posteriors": posteriors},
+        **cluster,
     )
 
     def rerun(overrides: Any, reseed: Any, n: int, keep: bool) -> Result:
@@ -116,6 +142,7 @@ def analyse(
             reseed=reseed,
             keep_draws=keep,
             threads=threads,
+            **cluster,
         )
 
     a = base.dataset.attrs

@@ -363,9 +363,7 @@ class DaskRunner:
         # the payload as a task's result: recomputed from the graph if a worker holding it dies
         self.payload = client.submit(_identity, payload, pure=False)
         info = client.scheduler_info()["workers"]
-        warm = [
-            client.submit(warm_worker, self.payload, workers=[w], pure=False) for w in info
-        ]
+        warm = [client.submit(warm_worker, self.payload, workers=[w], pure=False) for w in info]
         try:
             report = client.gather(warm)
         except SimulationError:
