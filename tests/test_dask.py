@@ -1,0 +1,349 @@
+"""The Dask backend: the same bits on a LocalCluster as with local threads, and faults.
+
+Every comparison is exact (``assert_array_equal``): a draw's random numbers depend only
+on (seed, stream, draw), blocks are merged in draw order, so no tolerance is needed. The
+clusters are small (one worker with two threads, two workers with one thread each, in
+processes) and the runs short, to keep the file well under a minute on two cores.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import signal
+import subprocess
+import sys
+import time
+from collections.abc import Iterator
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+import mkba_sim
+from mkba_sim._cache import cache_root
+from mkba_sim.errors import SimulationError
+
+distributed = pytest.importorskip("distributed")
+
+REPO = Path(__file__).resolve().parent.parent
+REFERENCE = REPO / "benchmarks" / "reference_model.toml"
+
+CORRELATED = """
+[model]
+title = "two correlated normals"
+price_year = 2020
+horizon_years = 2
+discount_rate = 0.03
+
+[parameters.a]
+dist = "normal"
+mean = 1000
+sd = 300
+published = 1000
+source = "test"
+
+[parameters.b]
+dist = "lognormal"
+median = 800
+sigma = 0.4
+published = 800
+source = "test"
+
+[[correlations]]
+names = ["a", "b"]
+matrix = [[1.0, 0.6], [0.6, 1.0]]
+
+[[items]]
+name = "gain"
+side = "benefit"
+stakeholder = "x"
+value = "a"
+years = [1, 2]
+
+[[items]]
+name = "cost"
+side = "cost"
+stakeholder = "y"
+value = "b"
+years = [1]
+"""
+
+POSTERIOR = """
+[model]
+title = "posterior"
+price_year = 2020
+horizon_years = 1
+
+[parameters.x]
+dist = "posterior"
+file = "post.nc"
+variable = "x"
+source = "test"
+
+[parameters.y]
+dist = "posterior"
+file = "post.nc"
+variable = "y"
+source = "test"
+
+[parameters.c]
+dist = "normal"
+mean = 10
+sd = 2
+published = 10
+source = "test"
+
+[[items]]
+name = "z"
+side = "benefit"
+stakeholder = "s"
+value = "y - x + c"
+years = [1]
+"""
+
+
+def _cluster(n_workers: int, threads: int, env: dict[str, str] | None = None) -> Iterator[object]:
+    cluster = distributed.LocalCluster(
+        n_workers=n_workers,
+        threads_per_worker=threads,
+        processes=True,
+        dashboard_address=None,
+        env=env or {},
+    )
+    client = distributed.Client(cluster)
+    try:
+        yield client
+    finally:
+        client.close()
+        cluster.close()
+
+
+@pytest.fixture(scope="module")
+def worker_cache(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    return tmp_path_factory.mktemp("worker-cache")
+
+
+@pytest.fixture(scope="module")
+def one_worker() -> Iterator[object]:
+    yield from _cluster(1, 2)
+
+
+@pytest.fixture(scope="module")
+def two_workers(worker_cache: Path) -> Iterator[object]:
+    # the workers' own cache directory; numba's cache of mkba_sim's kernels is shared
+    env = {"MKBA_SIM_CACHE": str(worker_cache), "NUMBA_CACHE_DIR": str(cache_root() / "numba")}
+    yield from _cluster(2, 1, env)
+
+
+@pytest.fixture(scope="module")
+def models(tmp_path_factory: pytest.TempPathFactory) -> dict[str, mkba_sim.Model]:
+    import xarray as xr
+
+    d = tmp_path_factory.mktemp("models")
+    (d / "corr.toml").write_text(CORRELATED)
+    x = np.random.default_rng(0).normal(size=500)
+    xr.Dataset({"x": ("sample", x), "y": ("sample", 2 * x + 1)}).to_netcdf(
+        d / "post.nc", engine="h5netcdf"
+    )
+    (d / "post.toml").write_text(POSTERIOR)
+    return {
+        "reference": mkba_sim.load_model(REFERENCE),
+        "correlated": mkba_sim.load_model(d / "corr.toml"),
+        "posterior": mkba_sim.load_model(d / "post.toml"),
+    }
+
+
+def _assert_same(a: mkba_sim.Result, b: mkba_sim.Result) -> None:
+    da, db = a.dataset, b.dataset
+    assert set(da.data_vars) == set(db.data_vars)
+    for var in da.data_vars:
+        x, y = da[var].values, db[var].values
+        if x.dtype.kind == "f":
+            np.testing.assert_array_equal(x, y, err_msg=var)  # NaN == NaN here
+        else:
+            assert np.array_equal(x, y), var
+
+
+CASES = [
+    ("reference", "mc", False),
+    ("reference", "lhs", False),
+    ("reference", "sobol", False),
+    ("correlated", "mc", True),
+    ("posterior", "mc", True),
+]
+
+
+@pytest.mark.parametrize(("name", "sampler", "keep"), CASES)
+def test_same_bits_as_local_threads(
+    models: dict[str, mkba_sim.Model],
+    one_worker: object,
+    two_workers: object,
+    name: str,
+    sampler: str,
+    keep: bool,
+) -> None:
+    m = models[name]
+    opts = {"draws": 50_000, "seed": 11, "sampler": sampler, "keep_draws": keep}
+    local = [mkba_sim.simulate(m, threads=t, chunk_size=16_384, **opts) for t in (1, 2)]
+    _assert_same(local[0], local[1])
+    for client in (one_worker, two_workers):
+        res = mkba_sim.simulate(m, backend="dask", scheduler=client, chunk_size=16_384, **opts)
+        _assert_same(local[0], res)
+        assert res.dataset.attrs["backend"] == "dask"
+    assert res.dataset.attrs["dask_workers"] == 2
+
+
+def test_kernel_generated_in_the_workers_cache(
+    models: dict[str, mkba_sim.Model], two_workers: object, worker_cache: Path
+) -> None:
+    res = mkba_sim.simulate(
+        models["reference"], draws=8192, seed=1, backend="dask", scheduler=two_workers
+    )
+    key = res.dataset.attrs["kernel_key"]
+    assert (worker_cache / "kernels" / f"mkba_kernel_{key}.py").is_file()
+
+
+def test_worker_killed_mid_run_gives_the_same_bits(models: dict[str, mkba_sim.Model]) -> None:
+    m = models["reference"]
+    opts = {"draws": 600_000, "seed": 5, "chunk_size": 8192}
+    local = mkba_sim.simulate(m, threads=2, **opts)
+    for client in _cluster(2, 1):
+        pids = client.run(os.getpid)  # type: ignore[attr-defined]
+        killed: list[int] = []
+
+        def kill_one(done: int, total: int) -> None:
+            if not killed and done >= 5 * 8192:
+                victim = next(iter(pids.values()))
+                os.kill(victim, signal.SIGKILL)
+                killed.append(victim)
+
+        res = mkba_sim.simulate(m, backend="dask", scheduler=client, progress=kill_one, **opts)
+        assert killed
+        # the nanny restarted the killed worker: a process that was not there before
+        client.wait_for_workers(2, timeout=30)  # type: ignore[attr-defined]
+        assert set(client.run(os.getpid).values()) != set(pids.values())  # type: ignore[attr-defined]
+    _assert_same(local, res)
+
+
+def _start_scheduler(tmp_path: Path) -> tuple[subprocess.Popen[bytes], str]:
+    info = tmp_path / "scheduler.json"
+    proc = subprocess.Popen(
+        [
+            sys.executable,
+            "-m",
+            "distributed.cli.dask_scheduler",
+            "--port",
+            "0",
+            "--no-dashboard",
+            "--scheduler-file",
+            str(info),
+        ],
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+    )
+    for _ in range(300):
+        if info.exists() and info.stat().st_size:
+            return proc, json.loads(info.read_text())["address"]
+        time.sleep(0.1)
+    proc.kill()
+    raise RuntimeError("the scheduler did not start")
+
+
+def test_losing_the_scheduler_is_a_clear_error(
+    models: dict[str, mkba_sim.Model], tmp_path: Path
+) -> None:
+    sched, address = _start_scheduler(tmp_path)
+    worker = subprocess.Popen(
+        [
+            sys.executable,
+            "-m",
+            "distributed.cli.dask_worker",
+            address,
+            "--nthreads",
+            "1",
+            "--no-dashboard",
+        ],
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+    )
+    try:
+
+        def kill_scheduler(done: int, total: int) -> None:
+            if sched.poll() is None:
+                sched.kill()
+                sched.wait()
+
+        with pytest.raises(SimulationError, match="No result was written"):
+            mkba_sim.simulate(
+                models["reference"],
+                draws=2_000_000,
+                seed=1,
+                chunk_size=8192,
+                backend="dask",
+                scheduler=address,
+                progress=kill_scheduler,
+            )
+    finally:
+        for p in (worker, sched):
+            p.kill()
+            p.wait()
+
+
+def test_cli_unreachable_scheduler_one_line_and_no_file(tmp_path: Path) -> None:
+    out = tmp_path / "run.nc"
+    proc = subprocess.run(
+        [
+            sys.executable,
+            "-m",
+            "mkba_sim.cli",
+            "run",
+            str(REFERENCE),
+            "--draws",
+            "10000",
+            "--backend",
+            "dask",
+            "--scheduler",
+            "tcp://127.0.0.1:9",
+            "--out",
+            str(out),
+        ],
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
+    assert proc.returncode != 0
+    assert "cannot reach the Dask scheduler at 'tcp://127.0.0.1:9'" in proc.stderr
+    assert "Traceback" not in proc.stderr
+    assert not out.exists() and list(tmp_path.iterdir()) == []
+
+
+def test_cluster_options_need_the_dask_backend() -> None:
+    proc = subprocess.run(
+        [sys.executable, "-m", "mkba_sim.cli", "run", str(REFERENCE), "--workers", "2"],
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
+    assert proc.returncode != 0
+    assert "--scheduler and --workers need --backend dask" in proc.stderr
+
+
+def test_cli_dask_prints_the_same_scenario_results(tmp_path: Path) -> None:
+    """The issue's done-when: --backend dask --workers 2 prints what --threads 2 prints."""
+    model = str(REPO / "models" / "nazorg_plus.toml")
+    common = ["run", model, "--draws", "100000", "--seed", "3", "--json"]
+    docs = []
+    for extra in (["--backend", "dask", "--workers", "2"], ["--threads", "2"]):
+        proc = subprocess.run(
+            [sys.executable, "-m", "mkba_sim.cli", *common, *extra],
+            capture_output=True,
+            text=True,
+            timeout=300,
+            cwd=REPO,
+        )
+        assert proc.returncode == 0, proc.stderr
+        docs.append(json.loads(proc.stdout))
+    dask_doc, local_doc = docs
+    assert dask_doc["run"]["backend"] == "dask"
+    assert dask_doc["scenarios"] == local_doc["scenarios"]
