@@ -52,9 +52,6 @@ TASK_BLOCKS = 64
 """Most blocks (of 4096 draws) in one task: 262,144 draws, long enough that the task's
 overhead (scheduling, moving its histograms) stays small, short enough to share."""
 
-CONNECT_TIMEOUT = 10.0
-"""Seconds to reach a scheduler before the run fails with a clear error."""
-
 ChunkOut = tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray, np.ndarray | None]
 Job = tuple[int, int, np.ndarray]  # (first draw, draws, design rows) of one chunk
 
@@ -134,14 +131,15 @@ def _worker_kernel(payload: dict[str, Any]) -> Any:
 
 
 def worker_versions() -> dict[str, Any]:
-    """The versions that must match between the client and every worker."""
+    """The versions that must match between the client and every worker (mkba_sim's own
+    kernels are compared through the kernel key)."""
+    import platform
+
     import llvmlite
     import numba
 
-    import mkba_sim
-
     return {
-        "mkba_sim": mkba_sim.__version__,
+        "python": ".".join(platform.python_version_tuple()[:2]),
         "numpy": np.__version__,
         "numba": numba.__version__,
         "llvmlite": llvmlite.__version__,
@@ -280,7 +278,7 @@ def dask_client(
         if workers is not None:
             raise SimulationError("give a scheduler address or a number of workers, not both")
         try:
-            client = Client(scheduler, timeout=CONNECT_TIMEOUT)
+            client = Client(scheduler)  # waits distributed.comm.timeouts.connect (30 s)
         except (OSError, TimeoutError, ValueError) as exc:
             raise SimulationError(
                 f"cannot reach the Dask scheduler at {scheduler!r} ({exc}); start it with "
@@ -300,7 +298,7 @@ def dask_client(
         n_workers=n_workers,
         threads_per_worker=per,
         processes=True,
-        dashboard_address=None,
+        dashboard_address=":0",
         env=env,
     )
     try:
@@ -341,7 +339,9 @@ class DaskRunner:
         workers: int | None = None,
         threads: int | None = None,
     ) -> None:
-        self._ctx = dask_client(scheduler, workers, threads)
+        self._ctx: contextlib.AbstractContextManager[Any] | None = dask_client(
+            scheduler, workers, threads
+        )
         self.client = self._ctx.__enter__()
         try:
             self._start(plan, num, key)
@@ -376,7 +376,7 @@ class DaskRunner:
             if diff:
                 raise SimulationError(
                     f"Dask worker {w} has other versions than this client: {', '.join(diff)}. "
-                    "Every worker needs the same mkba_sim, numpy, numba and llvmlite"
+                    "Every worker needs the same Python, numpy, numba and llvmlite"
                 )
         self.workers = len(info)
         self.threads = sum(int(r["dask_threads"]) for r in report)
