@@ -33,6 +33,7 @@ def simulate(
     bayes_cache: Path | None = None,
     strict: bool = True,
     allow_outside_files: bool = False,
+    draws_store: str | os.PathLike[str] | None = None,
     **options: Any,
 ) -> Result:
     """Simulate a model file or a loaded :class:`~mkba_sim.model.Model`.
@@ -45,6 +46,12 @@ def simulate(
     ``progress``. ``overrides={"salary": 98_000, "case_costs": Quantile(0.95)}`` changes
     inputs for this run only, reusing the compiled kernel, under common random numbers
     with the unchanged run.
+
+    With ``backend="dask"`` (``scheduler=`` an address or a ``distributed.Client``, or
+    ``workers=N`` for a local cluster) the blocks run on a Dask cluster, with the same
+    numbers; with ``keep_draws`` and ``draws_store`` (a folder every worker can write),
+    the workers write the kept draws there and the result reads them lazily
+    (``docs/distributed.md``).
 
     Examples
     --------
@@ -59,8 +66,18 @@ def simulate(
         m, posteriors = attach_posteriors(
             m, chosen, cache_dir=bayes_cache, strict=strict, allow_outside_files=allow_outside_files
         )
+    extra: dict[str, Any] = {}
+    if draws_store is not None:
+        from mkba_sim.io.draws_store import BlockStore
+
+        if options.get("backend") != "dask" or not options.get("keep_draws"):
+            raise SimulationError("draws_store needs backend='dask' and keep_draws=True")
+        store = BlockStore(os.fspath(draws_store))
+        store.prepare()
+        options["draws_store"] = store
+        extra["draws_store"] = store.path
     return simulate_model(
-        m, draws, seed, scenarios=chosen, attrs={"posteriors": posteriors}, **options
+        m, draws, seed, scenarios=chosen, attrs={"posteriors": posteriors, **extra}, **options
     )
 
 

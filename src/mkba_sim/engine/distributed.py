@@ -106,7 +106,8 @@ def worker_payload(plan: Plan, num: Numbers, key: np.uint64) -> dict[str, Any]:
 
 # ------------------------------------------------------------------ on the worker
 
-_KERNELS: dict[str, Any] = {}
+_KERNELS: dict[str, Any] = {}  # on a worker: kernel key -> loaded module
+_WARM: set[tuple[str, str, str]] = set()  # on the client: (scheduler, kernel key, worker)
 _KERNELS_LOCK = threading.Lock()
 
 
@@ -183,12 +184,15 @@ def run_task(
     hist_lo: np.ndarray,
     hist_scale: np.ndarray,
     keep: bool,
-) -> ChunkOut:
+    store: Any = None,
+) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray, Any]:
     """Run draws ``start .. start + n - 1`` (a whole number of blocks, except at the end).
 
     Returns the per-block sums ``[B, n_series, 2]``, counters ``[B, n_counts]``, first
     bad draw per block and scenario (index from ``start``, else -1), this task's
-    histograms ``[n_hist, N_BINS]`` and, with ``keep``, the kept draws ``[n, width]``.
+    histograms ``[n_hist, N_BINS]`` and, with ``keep``, the kept draws ``[n, width]`` —
+    or, given a ``store`` (:class:`mkba_sim.io.draws_store.BlockStore`), the name of the
+    file it wrote them to.
     """
     from mkba_sim.engine.run import BLOCK
 
@@ -238,13 +242,10 @@ def run_task(
         keep,
         kept,
     )
-    return (
-        sums,
-        counts[:, : payload["n_counts"]],
-        bad,
-        hist[: payload["n_hist"]],
-        kept if keep else None,
-    )
+    out: Any = kept if keep else None
+    if keep and store is not None:
+        out = store.write(start, kept)
+    return sums, counts[:, : payload["n_counts"]], bad, hist[: payload["n_hist"]], out
 
 
 # ------------------------------------------------------------------ on the client
@@ -314,11 +315,27 @@ def dask_client(
 
 def _lost(client: Any, exc: BaseException) -> SimulationError:
     """The one message for a run the cluster could not finish."""
+    import concurrent.futures
+
+    from distributed import KilledWorker
+    from distributed.comm import CommClosedError
+
     where = getattr(getattr(client, "scheduler", None), "address", None) or "the scheduler"
+    again = "No result was written; run again (the same seed gives the same numbers)"
+    if isinstance(exc, KilledWorker):
+        return SimulationError(
+            f"the Dask run failed: a task was running on every worker that died ({exc}); "
+            f"check the workers' memory and logs. {again}"
+        )
+    if isinstance(
+        exc, concurrent.futures.CancelledError | CommClosedError | OSError | TimeoutError
+    ):
+        return SimulationError(
+            f"the Dask run failed: lost contact with the scheduler {where} "
+            f"({type(exc).__name__}: {exc or 'no detail'}). {again}"
+        )
     return SimulationError(
-        f"the Dask run failed ({type(exc).__name__}: {exc or 'no detail'}); lost contact with "
-        f"{where} or its workers. No result was written; run again (the same seed gives the "
-        "same numbers)"
+        f"the Dask run failed: a task raised {type(exc).__name__} on a worker: {exc}. {again}"
     )
 
 
@@ -338,7 +355,9 @@ class DaskRunner:
         scheduler: Any = None,
         workers: int | None = None,
         threads: int | None = None,
+        store: Any = None,
     ) -> None:
+        self.store = store
         self._ctx: contextlib.AbstractContextManager[Any] | None = dask_client(
             scheduler, workers, threads
         )
@@ -363,7 +382,10 @@ class DaskRunner:
         # the payload as a task's result: recomputed from the graph if a worker holding it dies
         self.payload = client.submit(_identity, payload, pure=False)
         info = client.scheduler_info()["workers"]
-        warm = [client.submit(warm_worker, self.payload, workers=[w], pure=False) for w in info]
+        self.address = client.scheduler.address
+        # warm each worker once per kernel (reruns of an analysis reuse it)
+        cold = [w for w in info if (self.address, self.kernel_key, w) not in _WARM]
+        warm = [client.submit(warm_worker, self.payload, workers=[w], pure=False) for w in cold]
         try:
             report = client.gather(warm)
         except SimulationError:
@@ -371,16 +393,16 @@ class DaskRunner:
         except Exception as exc:
             raise _lost(client, exc) from None
         mine = worker_versions()
-        for w, got in zip(info, report, strict=True):
+        for w, got in zip(cold, report, strict=True):
             diff = [f"{k} {got[k]} (client {v})" for k, v in mine.items() if got[k] != v]
             if diff:
                 raise SimulationError(
                     f"Dask worker {w} has other versions than this client: {', '.join(diff)}. "
                     "Every worker needs the same Python, numpy, numba and llvmlite"
                 )
+            _WARM.add((self.address, self.kernel_key, w))
         self.workers = len(info)
-        self.threads = sum(int(r["dask_threads"]) for r in report)
-        self.address = client.scheduler.address
+        self.threads = sum(int(w.get("nthreads", 1)) for w in info.values())
 
     def info(self) -> dict[str, Any]:
         """Provenance of the cluster used: scheduler address, workers, threads."""
@@ -404,7 +426,13 @@ class DaskRunner:
         return max(1, min(TASK_BLOCKS, math.ceil(n_blocks / (2 * self.threads))))
 
     def _submit(
-        self, job: Job, shift: np.ndarray, lo: np.ndarray, scale: np.ndarray, keep: bool
+        self,
+        job: Job,
+        shift: np.ndarray,
+        lo: np.ndarray,
+        scale: np.ndarray,
+        keep: bool,
+        store: Any,
     ) -> list[tuple[int, Any]]:
         from mkba_sim.engine.run import BLOCK
 
@@ -415,30 +443,44 @@ class DaskRunner:
             m = min(step, n - off)
             part = rows[off : off + m] if rows.shape[0] else rows
             fut = self.client.submit(
-                run_task, self.payload, start + off, m, part, shift, lo, scale, keep, pure=False
+                run_task,
+                self.payload,
+                start + off,
+                m,
+                part,
+                shift,
+                lo,
+                scale,
+                keep,
+                store,
+                pure=False,
             )
             out.append((off, fut))
         return out
 
-    def _collect(self, futures: list[tuple[int, Any]]) -> ChunkOut:
+    def _collect(self, futures: list[tuple[int, Any]], store: Any) -> ChunkOut:
         from mkba_sim.engine.run import BLOCK
 
         parts = []
         for off, fut in futures:
             try:
-                sums, counts, bad, hist, kept = fut.result()
+                sums, counts, bad, hist, part = fut.result()
             except SimulationError:
                 raise
             except Exception as exc:
                 raise _lost(self.client, exc) from None
-            bad = np.where(bad >= 0, bad + off, bad)
-            parts.append((sums, counts, bad, hist, kept))
+            bad = np.where(bad >= 0, bad + off, bad)  # from the task's first draw to the chunk's
+            parts.append((sums, counts, bad, hist, part))
             fut.release()
         assert all(off % BLOCK == 0 for off, _ in futures)
         hist = parts[0][3].copy()
         for p in parts[1:]:
             hist += p[3]
-        kept = None if parts[0][4] is None else np.concatenate([p[4] for p in parts])
+        kept: Any = None
+        if parts[0][4] is not None and store is not None:
+            kept = store.open([p[4] for p in parts])  # lazy: files the workers wrote
+        elif parts[0][4] is not None:
+            kept = np.concatenate([p[4] for p in parts])
         return (
             np.concatenate([p[0] for p in parts]),
             np.concatenate([p[1] for p in parts]),
@@ -457,10 +499,9 @@ class DaskRunner:
         hist_scale: np.ndarray,
         keep: bool,
     ) -> ChunkOut:
-        """One chunk of draws, run on the cluster (as :meth:`_Runner.chunk` runs it locally)."""
-        for *_, out in self.stream([(start, n, design)], shift, hist_lo, hist_scale, keep):
-            return out
-        raise AssertionError("unreachable")  # pragma: no cover
+        """One chunk of draws (the pilot), its kept draws returned, never stored."""
+        futures = self._submit((start, n, design), shift, hist_lo, hist_scale, keep, None)
+        return self._collect(futures, None)
 
     def stream(
         self,
@@ -482,13 +523,13 @@ class DaskRunner:
                     job = next(it, None)
                     if job is None:
                         break
-                    futs = self._submit(job, shift, hist_lo, hist_scale, keep)
+                    futs = self._submit(job, shift, hist_lo, hist_scale, keep, self.store)
                     window.append((job, futs))
                     queued += len(futs)
                 if not window:
                     return
                 job, futs = window.popleft()
-                yield (*job, self._collect(futs))
+                yield (*job, self._collect(futs, self.store))
         finally:
             left = [f for _, futs in window for _, f in futs]
             if left:

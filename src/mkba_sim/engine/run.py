@@ -341,6 +341,7 @@ def simulate_model(
     attrs: Mapping[str, Any] | None = None,
     scheduler: Any = None,
     workers: int | None = None,
+    draws_store: Any = None,
 ) -> Result:
     """Simulate every scenario of ``model`` (posterior draws already attached).
 
@@ -393,6 +394,11 @@ def simulate_model(
         :class:`distributed.Client` to use, or else the number of worker processes of a
         new ``LocalCluster`` (default 2, with ``threads`` threads each, default 1) that
         is closed after the run.
+    draws_store
+        With ``backend="dask"`` and ``keep_draws``: a
+        :class:`~mkba_sim.io.draws_store.BlockStore`; the workers write the kept draws
+        there and the result's draws are read from it lazily (quantiles then come from
+        the streaming histograms).
 
     Raises
     ------
@@ -417,10 +423,12 @@ def simulate_model(
     policy = model.settings.non_finite
     t0 = time.perf_counter()
     runner: Any
+    if draws_store is not None and (a.backend != "dask" or not keep_draws):
+        raise SimulationError("a draws store needs backend='dask' and keep_draws=True")
     if a.backend == "dask":
         from mkba_sim.engine.distributed import DaskRunner
 
-        runner = DaskRunner(plan, num, key, scheduler, workers, threads)
+        runner = DaskRunner(plan, num, key, scheduler, workers, threads, draws_store)
         attrs = {**dict(attrs or {}), **runner.info()}
     else:
         runner = _Runner(plan, num, a.backend, a.threads, key)
@@ -498,9 +506,10 @@ def _run(
                 break
     run_seconds = time.perf_counter() - t1
     kept_all = np.concatenate(kept_parts) if kept_parts else None
-    exact = kept_all is not None or acc.n == n_pilot
-    source = kept_all if kept_all is not None else pilot_kept
-    summary = _summary(plan, acc, source if exact else None, keep_draws)
+    lazy = kept_all is not None and not isinstance(kept_all, np.ndarray)  # a draws store
+    exact = (kept_all is not None and not lazy) or acc.n == n_pilot
+    source = kept_all if kept_all is not None and not lazy else pilot_kept
+    summary = _summary(plan, acc, source if exact else None, keep_draws, kept_all)
     m = plan.model
     run_attrs: dict[str, Any] = {
         "model_path": m.path,
@@ -565,7 +574,9 @@ def _raise_first_bad(
     raise _non_finite_error(plan, num, key, rows, s, start + i, i)
 
 
-def _summary(plan: Plan, acc: Accumulator, kept: np.ndarray | None, keep_draws: bool) -> RunSummary:
+def _summary(
+    plan: Plan, acc: Accumulator, kept: np.ndarray | None, keep_draws: bool, draws: Any = None
+) -> RunSummary:
     st = plan.stats
     probs = np.array(PROBS)
     quant = np.full((st.n_series, len(probs)), np.nan)
@@ -585,7 +596,8 @@ def _summary(plan: Plan, acc: Accumulator, kept: np.ndarray | None, keep_draws: 
             holder.setdefault(it.name, it.stakeholder)
     p, p_se = acc.exceed()
     n_inst = plan.n_instances
-    with_draws = keep_draws and kept is not None
+    draws = kept if draws is None else draws  # the kept draws (lazy when from a store)
+    with_draws = keep_draws and draws is not None
     return RunSummary(
         scenarios=plan.scenarios,
         descriptions=tuple(plan.scenario(s).description for s in range(st.n_scenarios)),
@@ -612,8 +624,8 @@ def _summary(plan: Plan, acc: Accumulator, kept: np.ndarray | None, keep_draws: 
         hist_width=1.0 / acc.hist_scale,
         input_labels=tuple(i.label for i in plan.instances),
         input_units=tuple(plan.unit_of(j) for j in range(plan.n_instances)),
-        input_draws=kept[:, :n_inst] if with_draws and kept is not None else None,
-        series_draws=kept[:, n_inst:] if with_draws and kept is not None else None,
+        input_draws=draws[:, :n_inst] if with_draws else None,
+        series_draws=draws[:, n_inst:] if with_draws else None,
     )
 
 
