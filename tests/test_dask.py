@@ -321,7 +321,7 @@ def test_cluster_options_need_the_dask_backend(capsys: pytest.CaptureFixture[str
     from mkba_sim.cli import main
 
     assert main(["run", str(REFERENCE), "--draws", "100", "--workers", "2"]) != 0
-    assert "--scheduler and --workers need --backend dask" in capsys.readouterr().err
+    assert "--scheduler, --workers and --draws-store need --backend dask" in capsys.readouterr().err
 
 
 def test_cli_dask_prints_the_same_scenario_results(tmp_path: Path) -> None:
@@ -342,3 +342,45 @@ def test_cli_dask_prints_the_same_scenario_results(tmp_path: Path) -> None:
     dask_doc, local_doc = docs
     assert dask_doc["run"]["backend"] == "dask"
     assert dask_doc["scenarios"] == local_doc["scenarios"]
+
+
+def test_kept_draws_in_a_store_are_lazy_and_the_same(
+    models: dict[str, mkba_sim.Model], two_workers: object, tmp_path: Path
+) -> None:
+    from mkba_sim.io.draws_store import open_draws_store
+
+    m = models["correlated"]
+    opts = {"draws": 40_000, "seed": 2, "keep_draws": True, "chunk_size": 16_384}
+    local = mkba_sim.simulate(m, threads=2, **opts)
+    store = tmp_path / "draws"
+    res = mkba_sim.simulate(m, backend="dask", scheduler=two_workers, draws_store=store, **opts)
+    ds = res.dataset
+    assert type(ds["input_draws"].data).__module__.startswith("dask")  # not loaded
+    for var in ("input_draws", "total_draws", "item_draws", "mean", "sd", "p_net_positive"):
+        np.testing.assert_array_equal(local.dataset[var].values, ds[var].values, err_msg=var)
+    assert ds.attrs["quantile_method"] == "histogram" and ds.attrs["draws_store"] == str(store)
+    files = sorted(store.glob("draws-*.nc"))
+    assert len(files) > 1
+    whole = open_draws_store(store)
+    assert whole.sizes["draw"] == 40_000
+    np.testing.assert_array_equal(whole["kept"].values[:, :2], local.dataset["input_draws"].values)
+    with pytest.raises(mkba_sim.MkbaError, match="already holds draws"):
+        mkba_sim.simulate(m, backend="dask", scheduler=two_workers, draws_store=store, **opts)
+
+
+def test_analysis_reruns_on_the_cluster_give_the_same_answer(
+    models: dict[str, mkba_sim.Model], two_workers: object
+) -> None:
+    from mkba_sim.analysis.decision import AnalysisOptions
+
+    opt = AnalysisOptions(tornado_draws=4096, sobol_draws=4096, sweep_points=3, sobol_resamples=9)
+    m = models["reference"]
+    local = mkba_sim.analyse(m, draws=8192, seed=2, options=opt, threads=2).to_dict()
+    dist = mkba_sim.analyse(
+        m, draws=8192, seed=2, options=opt, backend="dask", scheduler=two_workers
+    ).to_dict()
+    for doc in (local, dist):
+        doc["run"].pop("created")
+    assert json.dumps(local, sort_keys=True, default=str) == json.dumps(
+        dist, sort_keys=True, default=str
+    )

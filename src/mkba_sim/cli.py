@@ -239,7 +239,7 @@ def _cmd_run(args: argparse.Namespace) -> int:
             check_output_path(args.out, inputs=inputs, force=args.force, make_parents=False)
         except MkbaError as exc:
             raise MkbaError(f"--out {exc}") from None
-    if args.keep_draws:
+    if args.keep_draws and args.draws_store is None:  # a draws store holds them on disk
         from mkba_sim.resources import check_kept_draws
 
         check_kept_draws(model, args.draws, args.scenario, args.memory_limit)
@@ -331,19 +331,32 @@ def _add_cluster(p: argparse.ArgumentParser, *, backend: bool) -> None:
         help="with --backend dask and no --scheduler: a local cluster of N worker "
         "processes (default 2; --threads threads each, default 1)",
     )
+    if not backend:
+        p.add_argument(
+            "--draws-store",
+            default=None,
+            metavar="DIR",
+            help="with --backend dask --keep-draws: the workers write the kept draws to "
+            "NetCDF files in DIR (a new folder they can all reach), read back lazily",
+        )
 
 
 def _cluster_options(args: argparse.Namespace) -> dict[str, Any]:
     """``scheduler``/``workers`` for a Dask run, checked against ``--backend``."""
+    store = getattr(args, "draws_store", None)
     if args.backend != "dask":
-        if args.scheduler is not None or args.workers is not None:
-            raise MkbaError("--scheduler and --workers need --backend dask")
+        if args.scheduler is not None or args.workers is not None or store is not None:
+            raise MkbaError("--scheduler, --workers and --draws-store need --backend dask")
         return {}
     if args.scheduler is not None and args.workers is not None:
         raise MkbaError("give --scheduler (an existing cluster) or --workers (a local one)")
     opts: dict[str, Any] = {"scheduler": args.scheduler, "workers": args.workers}
     if args.command == "analyse":
         opts["backend"] = "dask"
+    if store is not None:
+        if not args.keep_draws:
+            raise MkbaError("--draws-store needs --keep-draws")
+        opts["draws_store"] = store
     return opts
 
 
