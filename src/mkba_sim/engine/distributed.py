@@ -48,9 +48,10 @@ __all__ = [
     "worker_versions",
 ]
 
-TASK_BLOCKS = 64
-"""Most blocks (of 4096 draws) in one task: 262,144 draws, long enough that the task's
-overhead (scheduling, moving its histograms) stays small, short enough to share."""
+TASK_BLOCKS = 256
+"""Most blocks (of 4096 draws) in one task: 2**20 draws (a default chunk), long enough
+that a task's overhead (scheduling, moving its histograms) stays small. Shorter runs are
+cut finer, into at least four tasks per worker thread."""
 
 ChunkOut = tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray, np.ndarray | None]
 Job = tuple[int, int, np.ndarray]  # (first draw, draws, design rows) of one chunk
@@ -190,9 +191,9 @@ def run_task(
 
     Returns the per-block sums ``[B, n_series, 2]``, counters ``[B, n_counts]``, first
     bad draw per block and scenario (index from ``start``, else -1), this task's
-    histograms ``[n_hist, N_BINS]`` and, with ``keep``, the kept draws ``[n, width]`` —
-    or, given a ``store`` (:class:`mkba_sim.io.draws_store.BlockStore`), the name of the
-    file it wrote them to.
+    histograms ``[n_hist, N_BINS]`` (packed: their non-empty bins) and, with ``keep``,
+    the kept draws ``[n, width]`` — or, given a ``store``
+    (:class:`mkba_sim.io.draws_store.BlockStore`), the name of the file it wrote them to.
     """
     from mkba_sim.engine.run import BLOCK
 
@@ -245,7 +246,23 @@ def run_task(
     out: Any = kept if keep else None
     if keep and store is not None:
         out = store.write(start, kept)
-    return sums, counts[:, : payload["n_counts"]], bad, hist[: payload["n_hist"]], out
+    return sums, counts[:, : payload["n_counts"]], bad, _pack(hist[: payload["n_hist"]]), out
+
+
+def _pack(hist: np.ndarray) -> tuple[tuple[int, ...], np.ndarray, np.ndarray]:
+    """A task's histograms as their non-empty bins (flat index, count): most of the
+    2**16 bins of each are empty in one task, and moving them is most of a task's cost."""
+    flat = hist.ravel()
+    idx = np.flatnonzero(flat)
+    itype = np.int32 if flat.size < 2**31 else np.int64
+    ctype = np.uint32 if flat.size and int(flat.max()) < 2**32 else np.int64
+    return hist.shape, idx.astype(itype), flat[idx].astype(ctype)
+
+
+def _unpack_into(total: np.ndarray, packed: tuple[tuple[int, ...], np.ndarray, np.ndarray]) -> None:
+    """Add packed histograms to ``total`` (integer counts: exact in any order)."""
+    _, idx, counts = packed
+    total.ravel()[idx] += counts.astype(np.int64)
 
 
 # ------------------------------------------------------------------ on the client
@@ -356,8 +373,10 @@ class DaskRunner:
         workers: int | None = None,
         threads: int | None = None,
         store: Any = None,
+        draws: int = 0,
     ) -> None:
         self.store = store
+        self.draws = draws
         self._ctx: contextlib.AbstractContextManager[Any] | None = dask_client(
             scheduler, workers, threads
         )
@@ -419,11 +438,14 @@ class DaskRunner:
             ctx.__exit__(None, None, None)
 
     def _tasks(self, n: int) -> int:
-        """Blocks per task for a chunk of ``n`` draws."""
+        """Blocks per task for a chunk of ``n`` draws: as many as the run allows while
+        every worker thread still gets four tasks."""
         from mkba_sim.engine.run import BLOCK
 
         n_blocks = (n + BLOCK - 1) // BLOCK
-        return max(1, min(TASK_BLOCKS, math.ceil(n_blocks / (2 * self.threads))))
+        run_blocks = (max(self.draws, n) + BLOCK - 1) // BLOCK
+        share = math.ceil(run_blocks / (4 * self.threads))
+        return max(1, min(TASK_BLOCKS, n_blocks, share))
 
     def _submit(
         self,
@@ -473,9 +495,9 @@ class DaskRunner:
             parts.append((sums, counts, bad, hist, part))
             fut.release()
         assert all(off % BLOCK == 0 for off, _ in futures)
-        hist = parts[0][3].copy()
-        for p in parts[1:]:
-            hist += p[3]
+        hist = np.zeros(parts[0][3][0], dtype=np.int64)
+        for p in parts:
+            _unpack_into(hist, p[3])
         kept: Any = None
         if parts[0][4] is not None and store is not None:
             kept = store.open([p[4] for p in parts])  # lazy: files the workers wrote

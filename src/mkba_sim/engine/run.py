@@ -428,7 +428,7 @@ def simulate_model(
     if a.backend == "dask":
         from mkba_sim.engine.distributed import DaskRunner
 
-        runner = DaskRunner(plan, num, key, scheduler, workers, threads, draws_store)
+        runner = DaskRunner(plan, num, key, scheduler, workers, threads, draws_store, a.draws)
         attrs = {**dict(attrs or {}), **runner.info()}
     else:
         runner = _Runner(plan, num, a.backend, a.threads, key)
