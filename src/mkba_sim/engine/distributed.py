@@ -186,7 +186,7 @@ def run_task(
     hist_scale: np.ndarray,
     keep: bool,
     store: Any = None,
-) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray, Any]:
+) -> tuple[np.ndarray, np.ndarray, np.ndarray, Any, Any]:
     """Run draws ``start .. start + n - 1`` (a whole number of blocks, except at the end).
 
     Returns the per-block sums ``[B, n_series, 2]``, counters ``[B, n_counts]``, first
