@@ -15,7 +15,9 @@ On the reference model (``benchmarks/reference_model.toml``), in one process:
 2. Per-task overhead: from Dask's task stream of the timed run, the wall time the
    workers' threads were not computing, per task, and as a share of the mean task
    (default block size: 64 blocks of 4096 draws). Also the round trip of 200 no-op tasks.
-3. Targets of issue 13: dask ≥ 0.9 × local throughput; overhead ≤ 5 % per task.
+3. Scaling at ``--scaling-draws`` (default 1e7): local 1 and 2 threads, a 1-worker and
+   the 2-worker cluster, with each cluster run's tasks and overhead per task.
+4. Targets of issue 13: dask ≥ 0.9 × local throughput; overhead ≤ 5 % per task.
 
 The report goes to stdout, progress to stderr; ``--json FILE`` writes every number
 (schema ``mkba_sim.bench_dask/1``). The exit status is 0 unless ``--check`` is given and
@@ -78,6 +80,9 @@ def main(argv: Sequence[str] | None = None) -> int:
     p = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     p.add_argument("--draws", type=float, default=1e8, help="draws of the timed runs (1e8)")
     p.add_argument("--repeats", type=int, default=1, help="timed runs of each (1)")
+    p.add_argument(
+        "--scaling-draws", type=float, default=1e7, help="draws of the 1-vs-2 table (1e7)"
+    )
     p.add_argument("--quick", action="store_true", help="1e6 draws (smoke test)")
     p.add_argument("--json", default=None, metavar="FILE", help="write every number here")
     p.add_argument("--check", action="store_true", help="exit 1 if a target fails")
@@ -93,7 +98,22 @@ def main(argv: Sequence[str] | None = None) -> int:
     import mkba_sim
 
     model = mkba_sim.load_model(MODEL_PATH)
+    small = int(1e6 if args.quick else args.scaling_draws)
     load0 = os.getloadavg()
+
+    def dask_run(client: Any, n: int, threads: int) -> tuple[Any, float, dict[str, float]]:
+        with get_task_stream(client) as ts:
+            t = time.perf_counter()
+            res = mkba_sim.simulate(model, draws=n, seed=7, backend="dask", scheduler=client)
+            wall = time.perf_counter() - t
+        return res, wall, _overhead(ts.data, float(res.dataset.attrs["run_seconds"]), threads)
+
+    def local_run(n: int, threads: int) -> tuple[Any, float]:
+        t = time.perf_counter()
+        res = mkba_sim.simulate(model, draws=n, seed=7, threads=threads)
+        return res, time.perf_counter() - t
+
+    scaling: dict[str, dict[str, float]] = {}
     _log("starting a LocalCluster of 2 workers × 1 thread")
     with (
         LocalCluster(n_workers=2, threads_per_worker=1, dashboard_address=":0") as cluster,
@@ -111,18 +131,31 @@ def main(argv: Sequence[str] | None = None) -> int:
         same = True
         for r in range(args.repeats):
             _log(f"[{r + 1}/{args.repeats}] local, 2 threads, {draws:.0e} draws")
-            t = time.perf_counter()
-            a = mkba_sim.simulate(model, draws=draws, seed=7, threads=2)
-            best["local"] = min(best["local"], time.perf_counter() - t)
+            a, wall = local_run(draws, 2)
+            best["local"] = min(best["local"], wall)
             _log(f"[{r + 1}/{args.repeats}] dask, 2 workers × 1 thread, {draws:.0e} draws")
-            with get_task_stream(client) as ts:
-                t = time.perf_counter()
-                b = mkba_sim.simulate(model, draws=draws, seed=7, backend="dask", scheduler=client)
-                wall = time.perf_counter() - t
+            b, wall, ov = dask_run(client, draws, 2)
             if wall <= best["dask"]:
-                best["dask"] = wall
-                over = _overhead(ts.data, float(b.dataset.attrs["run_seconds"]), 2)
+                best["dask"], over = wall, ov
             same = same and _same(a, b)
+        _log(f"scaling: dask, 2 workers, {small:.0e} draws")
+        ref, wall, ov = dask_run(client, small, 2)
+        scaling["dask, 2 workers × 1 thread"] = {"seconds": wall, **ov}
+    for threads in (1, 2):
+        _log(f"scaling: local, {threads} thread(s), {small:.0e} draws")
+        res, wall = local_run(small, threads)
+        same = same and _same(ref, res)
+        scaling[f"local, {threads} thread{'s' if threads > 1 else ''}"] = {"seconds": wall}
+    _log("starting a LocalCluster of 1 worker × 1 thread")
+    with (
+        LocalCluster(n_workers=1, threads_per_worker=1, dashboard_address=":0") as cluster,
+        Client(cluster) as client,
+    ):
+        mkba_sim.simulate(model, draws=2**16, seed=1, backend="dask", scheduler=client)
+        _log(f"scaling: dask, 1 worker, {small:.0e} draws")
+        res, wall, ov = dask_run(client, small, 1)
+        same = same and _same(ref, res)
+        scaling["dask, 1 worker × 1 thread"] = {"seconds": wall, **ov}
     load1 = os.getloadavg()
     rate = {k: draws / v for k, v in best.items()}
     ratio = rate["dask"] / rate["local"]
@@ -143,7 +176,21 @@ def main(argv: Sequence[str] | None = None) -> int:
         f"overhead {1e3 * over.get('overhead_per_task_seconds', 0):.1f} ms per task "
         f"({100 * over.get('overhead_share', 0):.1f} %)",
         f"  no-op task round trip {1e3 * noop:.2f} ms",
+        f"scaling at {small:,} draws (whole call; overhead: idle thread time per task)",
+        "  | run | seconds | M draws/s | tasks | mean task (s) | overhead/task (ms) | share |",
+        "  |---|---|---|---|---|---|---|",
     ]
+    for name in sorted(scaling):
+        row = scaling[name]
+        tail = (
+            f"{row['tasks']:.0f} | {row['mean_task_seconds']:.3f} | "
+            f"{1e3 * row['overhead_per_task_seconds']:.1f} | {100 * row['overhead_share']:.1f} % |"
+            if "tasks" in row
+            else "– | – | – | – |"
+        )
+        lines.append(
+            f"  | {name} | {row['seconds']:.2f} | {small / row['seconds'] / 1e6:.2f} | {tail}"
+        )
     lines += [f"  {'PASS' if ok else 'FAIL'}  {name}" for name, ok in checks.items()]
     print("\n".join(lines))
     if args.json:
@@ -155,6 +202,8 @@ def main(argv: Sequence[str] | None = None) -> int:
             "ratio": ratio,
             "overhead": over,
             "noop_task_seconds": noop,
+            "scaling_draws": small,
+            "scaling": scaling,
             "load": [load0[0], load1[0]],
             "checks": checks,
         }

@@ -327,7 +327,7 @@ def test_cluster_options_need_the_dask_backend(capsys: pytest.CaptureFixture[str
 def test_cli_dask_prints_the_same_scenario_results(tmp_path: Path) -> None:
     """The issue's done-when: --backend dask --workers 2 prints what --threads 2 prints."""
     model = str(REPO / "models" / "nazorg_plus.toml")
-    common = ["run", model, "--draws", "50000", "--seed", "3", "--json"]
+    common = ["run", model, "--draws", "20000", "--seed", "3", "--json"]
     docs = []
     for extra in (["--backend", "dask", "--workers", "2"], ["--threads", "2"]):
         proc = subprocess.run(
