@@ -384,3 +384,54 @@ def test_analysis_reruns_on_the_cluster_give_the_same_answer(
     assert json.dumps(local, sort_keys=True, default=str) == json.dumps(
         dist, sort_keys=True, default=str
     )
+
+
+SQRT = """
+[model]
+title = "sqrt of a normal"
+price_year = 2020
+horizon_years = 1
+{policy}
+
+[parameters.x]
+dist = "normal"
+mean = {mean}
+sd = 1
+published = 1
+source = "test"
+
+[derived]
+rate = "sqrt(x)"
+
+[[items]]
+name = "gain"
+side = "benefit"
+stakeholder = "society"
+value = "1500 * rate"
+years = [1]
+
+[[items]]
+name = "cost"
+side = "cost"
+stakeholder = "society"
+value = 1000
+years = [1]
+"""  # the model of tests/test_analysis_ready.py
+
+
+def test_non_finite_policies_as_on_one_machine(two_workers: object) -> None:
+    # mean 3.9: about one draw in 20,000 is negative; with seed 3 the first is draw 50,820
+    stop = mkba_sim.loads_model(SQRT.format(policy="", mean=3.9))
+    opts = {"draws": 120_000, "seed": 3, "chunk_size": 16_384}
+    msgs = []
+    for extra in ({"threads": 2}, {"backend": "dask", "scheduler": two_workers}):
+        with pytest.raises(SimulationError) as err:
+            mkba_sim.simulate(stop, **opts, **extra)
+        msgs.append(str(err.value))
+    assert msgs[0] == msgs[1]
+    assert int(msgs[0].split("draw ")[1].split(":")[0]) > 16_384  # found by a task
+    drop = mkba_sim.loads_model(SQRT.format(policy='non_finite = "drop"', mean=3.9))
+    local = mkba_sim.simulate(drop, threads=2, **opts)
+    dist = mkba_sim.simulate(drop, backend="dask", scheduler=two_workers, **opts)
+    assert dist.summary("base")["n_dropped"] > 0
+    _assert_same(local, dist)
