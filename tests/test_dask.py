@@ -191,6 +191,7 @@ def test_same_bits_as_local_threads(
         res = mkba_sim.simulate(m, backend="dask", scheduler=client, chunk_size=16_384, **opts)
         _assert_same(local[0], res)
         assert res.dataset.attrs["backend"] == "dask"
+        assert res.dataset.attrs["threads"] == 2  # one worker × 2, or two × 1
     assert res.dataset.attrs["dask_workers"] == 2
 
 

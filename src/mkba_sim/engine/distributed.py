@@ -424,8 +424,10 @@ class DaskRunner:
         self.threads = sum(int(w.get("nthreads", 1)) for w in info.values())
 
     def info(self) -> dict[str, Any]:
-        """Provenance of the cluster used: scheduler address, workers, threads."""
+        """Provenance of the cluster used: scheduler address, workers, threads (the
+        result's ``threads`` is then the workers' threads in all)."""
         return {
+            "threads": self.threads,
             "dask_scheduler": str(self.address),
             "dask_workers": self.workers,
             "dask_threads": self.threads,
