@@ -436,3 +436,13 @@ def test_non_finite_policies_as_on_one_machine(two_workers: object) -> None:
     dist = mkba_sim.simulate(drop, backend="dask", scheduler=two_workers, **opts)
     assert dist.summary("base")["n_dropped"] > 0
     _assert_same(local, dist)
+
+
+def test_precision_targets_stop_at_the_same_chunk(
+    models: dict[str, mkba_sim.Model], two_workers: object
+) -> None:
+    opts = {"draws": 400_000, "seed": 4, "chunk_size": 16_384, "target_mcse_mean": 600.0}
+    local = mkba_sim.simulate(models["reference"], threads=2, **opts)
+    dist = mkba_sim.simulate(models["reference"], backend="dask", scheduler=two_workers, **opts)
+    assert dist.dataset.attrs["stopped_early"] and dist.dataset.attrs["n_draws"] < 400_000
+    _assert_same(local, dist)
