@@ -40,7 +40,7 @@ from mkba_sim.engine.plan import Numbers, Plan
 from mkba_sim.errors import SimulationError
 
 __all__ = [
-    "TASK_BLOCKS",
+    "KEEP_TASK_BLOCKS",
     "DaskRunner",
     "dask_client",
     "run_task",
@@ -48,10 +48,11 @@ __all__ = [
     "worker_versions",
 ]
 
-TASK_BLOCKS = 256
-"""Most blocks (of 4096 draws) in one task: 2**20 draws (a default chunk), long enough
-that a task's overhead (scheduling, moving its histograms) stays small. Shorter runs are
-cut finer, into at least four tasks per worker thread."""
+KEEP_TASK_BLOCKS = 256
+"""Most blocks (of 4096 draws) in one task that keeps its draws (2**20 draws, about
+8 bytes × (inputs + series) each). Without kept draws a task may be a whole chunk: a
+default chunk of 2**20 draws, or more when ``chunk_size`` is raised for a large
+cluster. Shorter runs are cut finer, into at least four tasks per worker thread."""
 
 ChunkOut = tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray, np.ndarray | None]
 Job = tuple[int, int, np.ndarray]  # (first draw, draws, design rows) of one chunk
@@ -439,7 +440,7 @@ class DaskRunner:
         if ctx is not None:
             ctx.__exit__(None, None, None)
 
-    def _tasks(self, n: int) -> int:
+    def _tasks(self, n: int, keep: bool) -> int:
         """Blocks per task for a chunk of ``n`` draws: as many as the run allows while
         every worker thread still gets four tasks."""
         from mkba_sim.engine.run import BLOCK
@@ -447,7 +448,7 @@ class DaskRunner:
         n_blocks = (n + BLOCK - 1) // BLOCK
         run_blocks = (max(self.draws, n) + BLOCK - 1) // BLOCK
         share = math.ceil(run_blocks / (4 * self.threads))
-        return max(1, min(TASK_BLOCKS, n_blocks, share))
+        return max(1, min(n_blocks, share, KEEP_TASK_BLOCKS if keep else n_blocks))
 
     def _submit(
         self,
@@ -461,7 +462,7 @@ class DaskRunner:
         from mkba_sim.engine.run import BLOCK
 
         start, n, rows = job
-        step = self._tasks(n) * BLOCK
+        step = self._tasks(n, keep) * BLOCK
         out = []
         for off in range(0, n, step):
             m = min(step, n - off)
