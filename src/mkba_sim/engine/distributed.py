@@ -24,6 +24,7 @@ Dask is imported only inside functions; the extra is ``pip install 'mkba_sim[das
 from __future__ import annotations
 
 import contextlib
+import logging
 import math
 import os
 import threading
@@ -319,6 +320,7 @@ def dask_client(
         processes=True,
         dashboard_address=":0",
         env=env,
+        silence_logs=logging.ERROR,
     )
     try:
         client = Client(cluster)
@@ -342,8 +344,9 @@ def _lost(client: Any, exc: BaseException) -> SimulationError:
     again = "No result was written; run again (the same seed gives the same numbers)"
     if isinstance(exc, KilledWorker):
         return SimulationError(
-            f"the Dask run failed: a task was running on every worker that died ({exc}); "
-            f"check the workers' memory and logs. {again}"
+            f"the Dask run failed: the workers running one task died, time after time ({exc}; "
+            "see distributed.scheduler.allowed-failures); check the workers' memory and "
+            f"logs. {again}"
         )
     if isinstance(
         exc, concurrent.futures.CancelledError | CommClosedError | OSError | TimeoutError
