@@ -439,6 +439,11 @@ class DaskRunner:
 
     def close(self) -> None:
         """Close the client and cluster this runner opened (not a client it was given)."""
+        payload = getattr(self, "payload", None)
+        if payload is not None:
+            with contextlib.suppress(Exception):
+                payload.release()
+            self.payload = None
         ctx, self._ctx = self._ctx, None
         if ctx is not None:
             ctx.__exit__(None, None, None)
