@@ -248,44 +248,59 @@ def _start_scheduler(tmp_path: Path) -> tuple[subprocess.Popen[bytes], str]:
     raise RuntimeError("the scheduler did not start")
 
 
-def test_losing_the_scheduler_is_a_clear_error(
-    models: dict[str, mkba_sim.Model], tmp_path: Path
-) -> None:
+def _tasks_on(address: str) -> int:
+    with distributed.Client(address, timeout=10) as c:
+        keys = c.run_on_scheduler(lambda dask_scheduler: list(dask_scheduler.tasks))
+    return sum("run_task" in str(k) for k in keys)
+
+
+def test_losing_the_scheduler_is_a_clear_error_and_no_file(tmp_path: Path) -> None:
+    """`mkba-sim run --scheduler ... --out FILE`; the scheduler is killed once the run's
+    tasks are on it: one line on stderr, an error exit, no output file, no temporary file."""
     sched, address = _start_scheduler(tmp_path)
     worker = subprocess.Popen(
-        [
-            sys.executable,
-            "-m",
-            "distributed.cli.dask_worker",
-            address,
-            "--nthreads",
-            "1",
-            "--no-dashboard",
-        ],
+        [sys.executable, "-m", "distributed.cli.dask_worker", address, "--nthreads", "1"],
         stdout=subprocess.DEVNULL,
         stderr=subprocess.DEVNULL,
     )
+    outdir = tmp_path / "out"
+    outdir.mkdir()
+    cmd = [
+        sys.executable,
+        "-m",
+        "mkba_sim.cli",
+        "run",
+        str(REFERENCE),
+        "--draws",
+        "50000000",
+        "--seed",
+        "1",
+        "--backend",
+        "dask",
+        "--scheduler",
+        address,
+        "--out",
+        str(outdir / "run.nc"),
+    ]
+    cli = subprocess.Popen(cmd, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
     try:
-
-        def kill_scheduler(done: int, total: int) -> None:
-            if sched.poll() is None:
-                sched.kill()
-                sched.wait()
-
-        with pytest.raises(SimulationError, match="No result was written"):
-            mkba_sim.simulate(
-                models["reference"],
-                draws=2_000_000,
-                seed=1,
-                chunk_size=8192,
-                backend="dask",
-                scheduler=address,
-                progress=kill_scheduler,
-            )
+        deadline = time.monotonic() + 120
+        while _tasks_on(address) < 2 and cli.poll() is None and time.monotonic() < deadline:
+            time.sleep(0.2)
+        sched.kill()
+        sched.wait()
+        t0 = time.monotonic()
+        _, err = cli.communicate(timeout=120)
+        took = time.monotonic() - t0
     finally:
-        for p in (worker, sched):
+        for p in (cli, worker, sched):
             p.kill()
             p.wait()
+    assert cli.returncode != 0, err
+    assert "lost contact with the scheduler" in err and "No result was written" in err, err
+    assert "Traceback" not in err and len(err.strip().splitlines()) == 1, err
+    assert list(outdir.iterdir()) == []
+    assert took < 30, took  # the error comes at once, not after Dask's reconnect timeout
 
 
 def test_cli_unreachable_scheduler_one_line_and_no_file(tmp_path: Path) -> None:

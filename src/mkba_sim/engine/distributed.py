@@ -292,7 +292,8 @@ def dask_client(
             raise SimulationError(
                 f"scheduler must be an address or a distributed.Client, got {scheduler!r}"
             )
-        yield scheduler
+        with _quiet_client():
+            yield scheduler
         return
     if scheduler is not None:
         if workers is not None:
@@ -304,10 +305,11 @@ def dask_client(
                 f"cannot reach the Dask scheduler at {scheduler!r} ({exc}); start it with "
                 "`dask scheduler` or give --workers N for a local cluster"
             ) from None
-        try:
-            yield client
-        finally:
-            client.close()
+        with _quiet_client():
+            try:
+                yield client
+            finally:
+                client.close(timeout=5)
         return
     n_workers = 2 if workers is None else workers
     if isinstance(n_workers, bool) or not isinstance(n_workers, int) or n_workers < 1:
@@ -333,6 +335,19 @@ def dask_client(
         cluster.close()
 
 
+@contextlib.contextmanager
+def _quiet_client() -> Iterator[None]:
+    """No traceback from Dask's client logger while a run is on: a lost scheduler is
+    reported once, as a :class:`SimulationError`."""
+    log = logging.getLogger("distributed.client")
+    level = log.level
+    log.setLevel(logging.CRITICAL)
+    try:
+        yield
+    finally:
+        log.setLevel(level)
+
+
 def _lost(client: Any, exc: BaseException) -> SimulationError:
     """The one message for a run the cluster could not finish."""
     import concurrent.futures
@@ -341,10 +356,11 @@ def _lost(client: Any, exc: BaseException) -> SimulationError:
     from distributed.comm import CommClosedError
 
     where = getattr(getattr(client, "scheduler", None), "address", None) or "the scheduler"
+    text = " ".join(str(exc).split()) or "no detail"  # one line
     again = "No result was written; run again (the same seed gives the same numbers)"
     if isinstance(exc, KilledWorker):
         return SimulationError(
-            f"the Dask run failed: the workers running one task died, time after time ({exc}; "
+            f"the Dask run failed: the workers running one task died, time after time ({text}; "
             "see distributed.scheduler.allowed-failures); check the workers' memory and "
             f"logs. {again}"
         )
@@ -353,10 +369,10 @@ def _lost(client: Any, exc: BaseException) -> SimulationError:
     ):
         return SimulationError(
             f"the Dask run failed: lost contact with the scheduler {where} "
-            f"({type(exc).__name__}: {exc or 'no detail'}). {again}"
+            f"({type(exc).__name__}: {text}). {again}"
         )
     return SimulationError(
-        f"the Dask run failed: a task raised {type(exc).__name__} on a worker: {exc}. {again}"
+        f"the Dask run failed: a task raised {type(exc).__name__} on a worker: {text}. {again}"
     )
 
 
