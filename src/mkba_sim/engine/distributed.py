@@ -411,6 +411,7 @@ class DaskRunner:
         client = self.client
         payload = worker_payload(plan, num, key)
         self.kernel_key = payload["kernel_key"]
+        self.n_hist = payload["n_hist"]
         try:
             client.wait_for_workers(1, timeout=60)
         except TimeoutError:
@@ -547,10 +548,19 @@ class DaskRunner:
         hist_lo: np.ndarray,
         hist_scale: np.ndarray,
         keep: bool,
+        with_hist: bool = True,
     ) -> ChunkOut:
-        """One chunk of draws (the pilot), its kept draws returned, never stored."""
+        """One chunk of draws (the pilot), its kept draws returned, never stored.
+
+        Histograms are returned with every chunk (``with_hist`` is accepted for the
+        local runner's interface; the pilot's are not used)."""
         futures = self._submit((start, n, design), shift, hist_lo, hist_scale, keep, None)
         return self._collect(futures, None)
+
+    def histograms(self) -> np.ndarray:
+        """Zeros: this runner returns each chunk's histograms with the chunk (the local
+        runner's end-of-run interface, so either way of merging counts them once)."""
+        return np.zeros((self.n_hist, N_BINS), dtype=np.int64)
 
     def stream(
         self,
