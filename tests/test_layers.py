@@ -32,7 +32,7 @@ RULES: dict[str, tuple[set[str], set[str]]] = {
         {"numpy", "xarray", "scipy", "pandas"},
     ),
 }
-LAZY_ONLY = {"pymc", "arviz", "pytensor", "matplotlib"}
+LAZY_ONLY = {"pymc", "arviz", "pytensor", "matplotlib", "dask", "distributed"}
 
 
 def _layer(path: Path) -> str:

@@ -334,7 +334,7 @@ def _cmd_run(args: argparse.Namespace) -> int:
             check_output_path(args.out, inputs=inputs, force=args.force, make_parents=False)
         except MkbaError as exc:
             raise MkbaError(f"--out {exc}") from None
-    if args.keep_draws:
+    if args.keep_draws and args.draws_store is None:  # a draws store holds them on disk
         from mkba_sim.resources import check_kept_draws
 
         check_kept_draws(model, args.draws, args.scenario, args.memory_limit)
@@ -353,6 +353,7 @@ def _cmd_run(args: argparse.Namespace) -> int:
             backend=args.backend,
             overrides=dict(args.overrides or []),
             on_progress=progress,
+            **_cluster_options(args),
             strict=not args.no_strict,
             allow_outside_files=args.allow_outside_files,
         )
@@ -399,6 +400,58 @@ def _precision_note(args: argparse.Namespace, doc: dict[str, Any]) -> str:
     return f"Precision target ({what}) NOT reached within {done:,} draws; raise --draws."
 
 
+def _add_cluster(p: argparse.ArgumentParser, *, backend: bool) -> None:
+    """The Dask options (docs/distributed.md); ``backend`` adds ``--backend`` too."""
+    if backend:
+        p.add_argument(
+            "--backend",
+            choices=("numba", "dask"),
+            default="numba",
+            help="numba: local threads (default); dask: reruns on a Dask cluster",
+        )
+    p.add_argument(
+        "--scheduler",
+        default=None,
+        metavar="ADDRESS",
+        help="with --backend dask: the scheduler to use, e.g. tcp://10.0.0.5:8786",
+    )
+    p.add_argument(
+        "--workers",
+        type=_integer(1, 4096),
+        default=None,
+        metavar="N",
+        help="with --backend dask and no --scheduler: a local cluster of N worker "
+        "processes (default 2; --threads threads each, default 1)",
+    )
+    if not backend:
+        p.add_argument(
+            "--draws-store",
+            default=None,
+            metavar="DIR",
+            help="with --backend dask --keep-draws: the workers write the kept draws to "
+            "NetCDF files in DIR (a new folder they can all reach), read back lazily",
+        )
+
+
+def _cluster_options(args: argparse.Namespace) -> dict[str, Any]:
+    """``scheduler``/``workers`` for a Dask run, checked against ``--backend``."""
+    store = getattr(args, "draws_store", None)
+    if args.backend != "dask":
+        if args.scheduler is not None or args.workers is not None or store is not None:
+            raise MkbaError("--scheduler, --workers and --draws-store need --backend dask")
+        return {}
+    if args.scheduler is not None and args.workers is not None:
+        raise MkbaError("give --scheduler (an existing cluster) or --workers (a local one)")
+    opts: dict[str, Any] = {"scheduler": args.scheduler, "workers": args.workers}
+    if args.command == "analyse":
+        opts["backend"] = "dask"
+    if store is not None:
+        if not args.keep_draws:
+            raise MkbaError("--draws-store needs --keep-draws")
+        opts["draws_store"] = store
+    return opts
+
+
 def _cmd_analyse(args: argparse.Namespace) -> int:
     from mkba_sim.analysis.decision import AnalysisOptions
     from mkba_sim.io.atomic import atomic_path
@@ -434,6 +487,7 @@ def _cmd_analyse(args: argparse.Namespace) -> int:
                 threads=args.threads,
                 strict=not args.no_strict,
                 on_progress=progress,
+                **_cluster_options(args),
             )
     except ValueError as exc:  # e.g. an unknown sweep input, named with a suggestion
         raise MkbaError(f"{args.model}: {exc}") from None
@@ -744,8 +798,13 @@ def build_parser() -> argparse.ArgumentParser:
         help="stop once the MCSE of the mean net balance is below X (euros)",
     )
     run.add_argument(
-        "--backend", choices=("numba", "numpy"), default="numba", help=argparse.SUPPRESS
+        "--backend",
+        choices=("numba", "numpy", "dask"),
+        default="numba",
+        help="numba: local threads (default); dask: a Dask cluster (--scheduler or "
+        "--workers), the same numbers",
     )
+    _add_cluster(run, backend=False)
     run.add_argument(
         "--no-strict",
         action="store_true",
@@ -833,6 +892,7 @@ def build_parser() -> argparse.ArgumentParser:
     an.add_argument(
         "--no-evsi", action="store_true", help="skip the value of sample information (EVSI)"
     )
+    _add_cluster(an, backend=True)
     an.add_argument("--json", action="store_true", help="JSON (mkba_sim.analysis/1)")
     an.add_argument("--out", default=None, metavar="FILE", help="save the analysis as NetCDF (.nc)")
     an.add_argument(

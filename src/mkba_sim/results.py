@@ -153,6 +153,10 @@ def make_result(summary: RunSummary, attrs: Mapping[str, Any]) -> Result:
     }
 
     def grid(kind: str, names: list[str], values: np.ndarray) -> np.ndarray:
+        if not isinstance(values, np.ndarray):  # lazy (dask) draws: stacked, not loaded
+            nan = np.full(values.shape[1:], np.nan)
+            rows = [[where.get((s, kind, n)) for n in names] for s in range(S)]
+            return np.stack([np.stack([nan if i is None else values[i] for i in r]) for r in rows])
         extra = values.shape[1:]
         out = np.full((S, len(names), *extra), np.nan)
         for s in range(S):

@@ -71,6 +71,7 @@ def simulate(
     strict: bool = True,
     allow_outside_files: bool = False,
     on_progress: ProgressCallback | None = None,
+    draws_store: str | os.PathLike[str] | None = None,
     **options: Any,
 ) -> Result:
     """Simulate a model file or a loaded :class:`~mkba_sim.model.Model`.
@@ -86,6 +87,11 @@ def simulate(
 
     ``on_progress`` (a :class:`ProgressCallback`) hears of loading or fitting posteriors
     (``"posterior"``, ``"fit"``), compiling (``"compile"``) and drawing (``"draws"``).
+    With ``backend="dask"`` (``scheduler=`` an address or a ``distributed.Client``, or
+    ``workers=N`` for a local cluster) the blocks run on a Dask cluster, with the same
+    numbers; with ``keep_draws`` and ``draws_store`` (a folder every worker can write),
+    the workers write the kept draws there and the result reads them lazily
+    (``docs/distributed.md``).
 
     Examples
     --------
@@ -105,12 +111,22 @@ def simulate(
             allow_outside_files=allow_outside_files,
             on_progress=on_progress,
         )
+    extra: dict[str, Any] = {}
+    if draws_store is not None:
+        from mkba_sim.io.draws_store import BlockStore
+
+        if options.get("backend") != "dask" or not options.get("keep_draws"):
+            raise SimulationError("draws_store needs backend='dask' and keep_draws=True")
+        store = BlockStore(os.fspath(draws_store))
+        store.prepare()
+        options["draws_store"] = store
+        extra["draws_store"] = store.path
     return simulate_model(
         m,
         draws,
         seed,
         scenarios=chosen,
-        attrs={"posteriors": posteriors},
+        attrs={"posteriors": posteriors, **extra},
         on_progress=on_progress,
         **options,
     )
@@ -127,6 +143,9 @@ def analyse(
     bayes_cache: Path | None = None,
     strict: bool = True,
     on_progress: ProgressCallback | None = None,
+    backend: str = "numba",
+    scheduler: Any = None,
+    workers: int | None = None,
 ) -> AnalysisResult:
     """Decision analysis of one scenario: tornado, global sensitivity, EVPI/EVPPI,
     EVSI/ENBS, break-even cost and input sweep, stakeholders
@@ -142,6 +161,9 @@ def analyse(
     (:func:`mkba_sim.bayes.study_design`), the study is simulated per kept draw from the
     posterior draw behind it, for the EVSI curve; otherwise EVSI is omitted and the
     result says why (``to_dict()["evsi"]["reason"]``).
+    With ``backend="dask"`` the base run and every rerun are submitted to one cluster
+    (``scheduler``: an address or a ``distributed.Client``; else a ``LocalCluster`` of
+    ``workers`` processes, opened once for the whole analysis and closed after it).
 
     Examples
     --------
@@ -153,6 +175,25 @@ def analyse(
 
     if isinstance(seed, bool) or not isinstance(seed, int) or seed < 0:
         raise SimulationError(f"seed must be a non-negative integer, got {seed!r}")
+    if backend == "dask" and (scheduler is None or isinstance(scheduler, str)):
+        from mkba_sim.engine.distributed import dask_client
+
+        with dask_client(scheduler, workers, threads) as client:  # one cluster for every rerun
+            return analyse(
+                model,
+                scenario,
+                draws,
+                seed,
+                options=options,
+                threads=threads,
+                bayes_cache=bayes_cache,
+                strict=strict,
+                backend=backend,
+                scheduler=client,
+            )
+    cluster: dict[str, Any] = (
+        {"backend": backend, "scheduler": scheduler} if backend == "dask" else {}
+    )
     m = model if isinstance(model, Model) else load_model(model)
     chosen = check_scenarios(m, (scenario,))
     posteriors: list[dict[str, Any]] = []
@@ -169,6 +210,7 @@ def analyse(
         threads=threads,
         attrs={"posteriors": posteriors},
         on_progress=on_progress,
+        **cluster,
     )
 
     def rerun(overrides: Any, reseed: Any, n: int, keep: bool) -> Result:
@@ -181,6 +223,7 @@ def analyse(
             reseed=reseed,
             keep_draws=keep,
             threads=threads,
+            **cluster,
         )
 
     a = base.dataset.attrs

@@ -20,14 +20,16 @@ from __future__ import annotations
 import functools
 import hashlib
 import importlib.util
+import os
 import sys
+import threading
 from pathlib import Path
 from types import ModuleType
 
 from mkba_sim.engine.plan import Plan
 from mkba_sim.model.expressions import BinOp, Call, Neg, Node, Num, Ref, fold
 
-__all__ = ["emit", "kernel_key", "kernel_source", "load_kernel"]
+__all__ = ["emit", "kernel_key", "kernel_source", "load_kernel", "load_kernel_source"]
 
 _FINGERPRINT_FILES = (
     "kernels/rng.py",
@@ -303,7 +305,15 @@ def kernel_key(source: str) -> str:
 
 def load_kernel(plan: Plan, cache_dir: Path) -> tuple[ModuleType, str]:
     """Write (if new) and import the generated kernel module of ``plan``; return it and its key."""
-    source = kernel_source(plan)
+    return load_kernel_source(kernel_source(plan), cache_dir)
+
+
+def load_kernel_source(source: str, cache_dir: Path) -> tuple[ModuleType, str]:
+    """Write (if new) and import a generated kernel module from its ``source``.
+
+    The key is computed here, from the source and this installation's kernels, so a
+    process given another's source (a Dask worker) caches it under its own key.
+    """
     key = kernel_key(source)
     name = f"mkba_kernel_{key}"
     if name in sys.modules:
@@ -311,7 +321,7 @@ def load_kernel(plan: Plan, cache_dir: Path) -> tuple[ModuleType, str]:
     cache_dir.mkdir(parents=True, exist_ok=True)
     path = cache_dir / f"{name}.py"
     if not path.exists():
-        tmp = path.with_suffix(f".{key}.tmp")
+        tmp = path.with_suffix(f".{os.getpid()}.{threading.get_ident()}.tmp")
         tmp.write_text(source, encoding="utf-8")
         tmp.replace(path)
     spec = importlib.util.spec_from_file_location(name, path)

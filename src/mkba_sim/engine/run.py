@@ -10,11 +10,12 @@ bit-identical for any number of threads.
 
 from __future__ import annotations
 
+import contextlib
 import math
 import os
 import threading
 import time
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Iterable, Iterator, Mapping
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from typing import Any
@@ -37,7 +38,7 @@ __all__ = ["BACKENDS", "BLOCK", "SAMPLERS", "simulate_model"]
 BLOCK = 4096
 DEFAULT_CHUNK = 2**20
 PILOT = 2**14
-BACKENDS = ("numba", "numpy")
+BACKENDS = ("numba", "numpy", "dask")
 MAX_GROUP = 16  # blocks per task handed to a thread
 
 Progress = Callable[[int, int], None]
@@ -249,6 +250,18 @@ class _Runner:
             hist = hist + lh[:n_hist]
         return hist
 
+    def stream(
+        self,
+        jobs: Iterable[tuple[int, int, np.ndarray]],
+        shift: np.ndarray,
+        hist_lo: np.ndarray,
+        hist_scale: np.ndarray,
+        keep: bool,
+    ) -> Iterator[tuple[int, int, np.ndarray, ChunkOut]]:
+        """The chunks ``jobs`` (first draw, draws, design rows), one after the other."""
+        for start, n, rows in jobs:
+            yield start, n, rows, self.chunk(start, n, rows, shift, hist_lo, hist_scale, keep)
+
 
 def _pilot_ranges(plan: Plan, kept: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     """Shift (pilot means) and histogram ranges from the pilot draws."""
@@ -351,6 +364,9 @@ def simulate_model(
     progress: Progress | None = None,
     attrs: Mapping[str, Any] | None = None,
     on_progress: StepProgress | None = None,
+    scheduler: Any = None,
+    workers: int | None = None,
+    draws_store: Any = None,
 ) -> Result:
     """Simulate every scenario of ``model`` (posterior draws already attached).
 
@@ -377,7 +393,9 @@ def simulate_model(
     scenarios
         Only these scenarios (default: all).
     backend
-        ``"numba"`` (fast) or ``"numpy"`` (the reference path).
+        ``"numba"`` (fast, local threads), ``"numpy"`` (the reference path) or
+        ``"dask"`` (the numba kernel on the workers of a Dask cluster, the same bits as
+        ``"numba"``; see ``docs/distributed.md``).
     overrides
         ``{name: value}`` for this run only, in every scenario: a number fixes a
         parameter or population, :class:`~mkba_sim.model.overrides.Quantile` fixes a
@@ -403,6 +421,16 @@ def simulate_model(
         pilot has run through it; then ``("draws", done, total, "")`` from ``done = 0``
         and after each chunk, ending with ``done == total`` (for a run stopped early by
         a precision target, both are the draws made).
+    scheduler, workers
+        With ``backend="dask"``: a scheduler address (``"tcp://host:8786"``) or a
+        :class:`distributed.Client` to use, or else the number of worker processes of a
+        new ``LocalCluster`` (default 2, with ``threads`` threads each, default 1) that
+        is closed after the run.
+    draws_store
+        With ``backend="dask"`` and ``keep_draws``: a
+        :class:`~mkba_sim.io.draws_store.BlockStore`; the workers write the kept draws
+        there and the result's draws are read from it lazily (quantiles then come from
+        the streaming histograms).
 
     Raises
     ------
@@ -428,7 +456,16 @@ def simulate_model(
     t0 = time.perf_counter()
     if on_progress is not None:
         on_progress("compile", 0, 1, a.backend)
-    runner = _Runner(plan, num, a.backend, a.threads, key)
+    runner: Any
+    if draws_store is not None and (a.backend != "dask" or not keep_draws):
+        raise SimulationError("a draws store needs backend='dask' and keep_draws=True")
+    if a.backend == "dask":
+        from mkba_sim.engine.distributed import DaskRunner
+
+        runner = DaskRunner(plan, num, key, scheduler, workers, threads, draws_store, a.draws)
+        attrs = {**dict(attrs or {}), **runner.info()}
+    else:
+        runner = _Runner(plan, num, a.backend, a.threads, key)
     try:
         return _run(
             plan,
@@ -453,7 +490,7 @@ def simulate_model(
 def _run(
     plan: Plan,
     num: Numbers,
-    runner: _Runner,
+    runner: Any,
     a: _Checked,
     key: np.uint64,
     design_seed: np.random.SeedSequence,
@@ -492,33 +529,31 @@ def _run(
     stopped_early = False
     start = 0
     t1 = time.perf_counter()
-    while start < a.draws:
-        n = min(a.chunk, a.draws - start)
-        rows = design.rows(n)
-        sums, counts, bad, hist, kept = runner.chunk(
-            start, n, rows, shift, hist_lo, hist_scale, keep_draws
-        )
-        if policy == "stop":
-            _raise_first_bad(plan, num, key, rows, start, bad)
-        acc.add(start, n, sums, counts, bad, hist)
-        if kept is not None:
-            kept_parts.append(kept)
-        start += n
-        if progress is not None:
-            progress(start, a.draws)
-        if on_progress is not None and start < a.draws:
-            on_progress("draws", start, a.draws, "")
-        if precision and _targets_met(acc, net_idx, *targets):
-            stopped_early = start < a.draws
-            break
+    chunks = runner.stream(_jobs(design, a), shift, hist_lo, hist_scale, keep_draws)
+    with contextlib.closing(chunks):
+        for _, n, rows, (sums, counts, bad, hist, kept) in chunks:
+            if policy == "stop":
+                _raise_first_bad(plan, num, key, rows, start, bad)
+            acc.add(start, n, sums, counts, bad, hist)
+            if kept is not None:
+                kept_parts.append(kept)
+            start += n
+            if progress is not None:
+                progress(start, a.draws)
+            if on_progress is not None and start < a.draws:
+                on_progress("draws", start, a.draws, "")
+            if precision and _targets_met(acc, net_idx, *targets):
+                stopped_early = start < a.draws
+                break
     acc.add_histograms(runner.histograms())
     if on_progress is not None:
         on_progress("draws", start, start if stopped_early else a.draws, "")
     run_seconds = time.perf_counter() - t1
     kept_all = np.concatenate(kept_parts) if kept_parts else None
-    exact = kept_all is not None or acc.n == n_pilot
-    source = kept_all if kept_all is not None else pilot_kept
-    summary = _summary(plan, acc, source if exact else None, keep_draws)
+    lazy = kept_all is not None and not isinstance(kept_all, np.ndarray)  # a draws store
+    exact = (kept_all is not None and not lazy) or acc.n == n_pilot
+    source = kept_all if kept_all is not None and not lazy else pilot_kept
+    summary = _summary(plan, acc, source if exact else None, keep_draws, kept_all)
     m = plan.model
     run_attrs: dict[str, Any] = {
         "model_path": m.path,
@@ -558,6 +593,15 @@ def _run(
     return make_result(summary, make_attrs("mkba_sim.engine", run_attrs))
 
 
+def _jobs(design: Design, a: _Checked) -> Iterator[tuple[int, int, np.ndarray]]:
+    """The run's chunks after the pilot: (first draw, draws, design rows), in order."""
+    start = 0
+    while start < a.draws:
+        n = min(a.chunk, a.draws - start)
+        yield start, n, design.rows(n)
+        start += n
+
+
 def _raise_first_bad(
     plan: Plan, num: Numbers, key: np.uint64, rows: np.ndarray, start: int, bad: np.ndarray
 ) -> None:
@@ -574,7 +618,9 @@ def _raise_first_bad(
     raise _non_finite_error(plan, num, key, rows, s, start + i, i)
 
 
-def _summary(plan: Plan, acc: Accumulator, kept: np.ndarray | None, keep_draws: bool) -> RunSummary:
+def _summary(
+    plan: Plan, acc: Accumulator, kept: np.ndarray | None, keep_draws: bool, draws: Any = None
+) -> RunSummary:
     st = plan.stats
     probs = np.array(PROBS)
     quant = np.full((st.n_series, len(probs)), np.nan)
@@ -594,7 +640,8 @@ def _summary(plan: Plan, acc: Accumulator, kept: np.ndarray | None, keep_draws: 
             holder.setdefault(it.name, it.stakeholder)
     p, p_se = acc.exceed()
     n_inst = plan.n_instances
-    with_draws = keep_draws and kept is not None
+    draws = kept if draws is None else draws  # the kept draws (lazy when from a store)
+    with_draws = keep_draws and draws is not None
     return RunSummary(
         scenarios=plan.scenarios,
         descriptions=tuple(plan.scenario(s).description for s in range(st.n_scenarios)),
@@ -621,8 +668,8 @@ def _summary(plan: Plan, acc: Accumulator, kept: np.ndarray | None, keep_draws: 
         hist_width=1.0 / acc.hist_scale,
         input_labels=tuple(i.label for i in plan.instances),
         input_units=tuple(plan.unit_of(j) for j in range(plan.n_instances)),
-        input_draws=kept[:, :n_inst] if with_draws and kept is not None else None,
-        series_draws=kept[:, n_inst:] if with_draws and kept is not None else None,
+        input_draws=draws[:, :n_inst] if with_draws else None,
+        series_draws=draws[:, n_inst:] if with_draws else None,
     )
 
 
