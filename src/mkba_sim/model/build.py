@@ -270,7 +270,7 @@ def _published_defaults(
     conversion of its point estimate and of its CI bounds (low, high), as a study
     converts them; otherwise the distribution's mean (no low/high)."""
     if isinstance(dist, EffectSize):
-        return dist.published_defaults(family_spec)
+        return dist.published_defaults({k: v for k, v in family_spec.items() if k != "dist"})
     return float(dist.mean()), None, None
 
 
