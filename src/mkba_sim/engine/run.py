@@ -474,7 +474,7 @@ def _run(
     kept_all = np.concatenate(kept_parts) if kept_parts else None
     exact = kept_all is not None or acc.n == n_pilot
     source = kept_all if kept_all is not None else pilot_kept
-    summary = _summary(plan, acc, source if exact else None, keep_draws)
+    summary = _summary(plan, acc, source if exact else None, keep_draws, num.cst)
     m = plan.model
     run_attrs: dict[str, Any] = {
         "model_path": m.path,
@@ -530,7 +530,13 @@ def _raise_first_bad(
     raise _non_finite_error(plan, num, key, rows, s, start + i, i)
 
 
-def _summary(plan: Plan, acc: Accumulator, kept: np.ndarray | None, keep_draws: bool) -> RunSummary:
+def _summary(
+    plan: Plan,
+    acc: Accumulator,
+    kept: np.ndarray | None,
+    keep_draws: bool,
+    cst: np.ndarray | None = None,
+) -> RunSummary:
     st = plan.stats
     probs = np.array(PROBS)
     quant = np.full((st.n_series, len(probs)), np.nan)
@@ -579,6 +585,20 @@ def _summary(plan: Plan, acc: Accumulator, kept: np.ndarray | None, keep_draws: 
         input_units=tuple(plan.unit_of(j) for j in range(plan.n_instances)),
         input_draws=kept[:, :n_inst] if with_draws and kept is not None else None,
         series_draws=kept[:, n_inst:] if with_draws and kept is not None else None,
+        perspectives={p.name: p.stakeholders for p in plan.model.base.perspectives},
+        per_participant=plan.model.settings.per_participant,
+        participants=_participants(plan, cst),
+    )
+
+
+def _participants(plan: Plan, cst: np.ndarray | None) -> np.ndarray | None:
+    """The number of participants of each scenario (overrides applied), if the model has one."""
+    pop = plan.model.settings.per_participant
+    if pop is None:
+        return None
+    values = cst if cst is not None else plan.cst_default
+    return np.array(
+        [float(values[plan.pop_slot[(s, pop)]]) for s in range(len(plan.scenarios))]
     )
 
 

@@ -159,12 +159,56 @@ def run_summary(result: Result) -> str:
                     f"    {k:<{width}} {fmt_number(v['mean']):>14}  "
                     f"{_interval(v['interval90']):<28} {v['p_positive']:.1%}"
                 )
+        out += _perspective_lines(s)
         out.append("")
     if doc["pm"]:
         out.append("Not monetised (PM): " + "; ".join(p["name"] for p in doc["pm"]))
     out += [_posterior_line(p) for p in doc["posteriors"]]
     out.append(f"Quantiles: {run['quantile_method']}. {run['draws_per_second']:,.0f} draws/s.")
     return "\n".join(out)
+
+
+def _pct_or_na(p: float | None) -> str:
+    return "n/a" if p is None else f"{p:.1%}"
+
+
+def _perspective_lines(s: dict[str, Any]) -> list[str]:
+    """Perspective balances and per-participant results of one scenario's summary."""
+    out: list[str] = []
+    persp = s.get("perspectives") or {}
+    if persp:
+        out.append("  balance per perspective (mean, 90% interval, P(> 0)):")
+        width = max(len(k) for k in persp)
+        for k, v in persp.items():
+            out.append(
+                f"    {k:<{width}} {fmt_number(v['mean']) if v['mean'] is not None else 'n/a':>14}"
+                f"  {_interval(v['interval90']):<28} {_pct_or_na(v['p_positive'])}"
+                f"  ({', '.join(v['stakeholders'])})"
+            )
+    per = s.get("per_participant")
+    if per:
+        n = per["participants"]
+        shown = f"{fmt_number(n, 0 if n is None or float(n).is_integer() else 2)}" if n else "0"
+        out.append(f"  per participant ({per['population']}, n = {shown}):")
+        net = per["net"]
+        if net["mean"] is None:
+            out.append("    undefined: the number of participants is 0")
+            return out
+        out.append(
+            f"    net                mean {fmt_number(net['mean'])}; 90% interval "
+            f"{_interval(net['interval90'])}; P(> 0) {_pct_or_na(net['p_positive'])}"
+        )
+        out.append(
+            f"    benefits / costs   {fmt_number(per['benefits']['mean'])} / "
+            f"{fmt_number(per['costs']['mean'])}"
+        )
+        width = max((len(k) for k in per.get("perspectives", {})), default=0)
+        for k, v in per.get("perspectives", {}).items():
+            out.append(
+                f"    {k:<{width}} {fmt_number(v['mean']):>14}  "
+                f"{_interval(v['interval90']):<28} {_pct_or_na(v['p_positive'])}"
+            )
+    return out
 
 
 def _table(head: Sequence[str], rows: Sequence[Sequence[str]], right: set[int]) -> list[str]:
