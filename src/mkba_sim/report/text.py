@@ -6,14 +6,20 @@ import math
 from collections.abc import Sequence
 from typing import TYPE_CHECKING, Any
 
-from mkba_sim.analysis.replication import ReplicationRow
+from mkba_sim.analysis.replication import BaseCase, ReplicationRow
 from mkba_sim.model import Model
 from mkba_sim.results import Result
 
 if TYPE_CHECKING:
     from mkba_sim.analysis.decision import AnalysisResult
 
-__all__ = ["analysis_summary", "fmt_number", "replication_table", "run_summary"]
+__all__ = [
+    "analysis_summary",
+    "base_case_table",
+    "fmt_number",
+    "replication_table",
+    "run_summary",
+]
 
 
 def fmt_number(x: float, decimals: int = 0) -> str:
@@ -31,8 +37,75 @@ def fmt_number(x: float, decimals: int = 0) -> str:
     return text
 
 
+def base_case_table(model: Model, cases: Sequence[BaseCase]) -> str:
+    """The deterministic base case of each scenario: every item and total, the balances
+    per stakeholder and perspective, per participant, and the inputs' price conversions."""
+    cur = model.settings.currency
+    out = [
+        f"Deterministic base case of {model.title!r} ({model.path}): every input at its "
+        f"published value, prices {model.settings.price_year} {cur}",
+    ]
+    for c in cases:
+        out += ["", f"Scenario {c.scenario}"]
+        if c.missing:
+            out.append(f"  not evaluated: {c.missing}")
+            continue
+        rows = [
+            (("+ " if side == "benefit" else "- ") + name, holder, fmt_number(v), fmt_number(pv))
+            for name, side, holder, v, pv in c.items
+        ]
+        rows += [
+            ("benefits", "", "", fmt_number(c.benefits)),
+            ("costs", "", "", fmt_number(c.costs)),
+            ("net", "", "", fmt_number(c.net)),
+            ("benefit-cost ratio", "", "", fmt_number(c.bcr, 2)),
+        ]
+        head = ("item", "stakeholder", "value per year", "present value")
+        out += ["  " + line for line in _table(head, rows, {2, 3})]
+        for title, balances in (
+            ("stakeholder", c.stakeholders),
+            ("perspective", c.perspectives),
+        ):
+            if balances:
+                out.append(
+                    f"  per {title}: "
+                    + "; ".join(f"{k} {fmt_number(v)}" for k, v in balances.items())
+                )
+        if c.per_participant:
+            pop = model.settings.per_participant
+            out.append(
+                f"  per participant ({pop}): "
+                + "; ".join(f"{k} {fmt_number(v)}" for k, v in c.per_participant.items())
+            )
+        if c.point_estimates:
+            out.append(
+                "  no published value, at the point estimate: " + ", ".join(c.point_estimates)
+            )
+    if model.price_conversions:
+        from mkba_sim.model.prices import CPI_SOURCE
+
+        out += ["", f"Price years converted to {model.settings.price_year} ({CPI_SOURCE}):"]
+        out += [
+            f"  {c.parameter} ({c.scenario}): {c.from_year} prices x CPI {c.index_to:.2f} / "
+            f"{c.index_from:.2f} = x {c.factor:.4f}"
+            for c in model.price_conversions
+        ]
+    return "\n".join(out)
+
+
 def replication_table(model: Model, rows: Sequence[ReplicationRow]) -> str:
-    """Published figures beside the model's, with the difference, one row per figure."""
+    """Published figures beside the model's, with the difference, one row per figure.
+
+    Without published figures it says so in one line (no empty table, no "0 of 0")."""
+    if not rows:
+        out = [
+            f"No published figures to compare for {model.title!r} ({model.path}): "
+            "the model has no [[published]] entries for these scenarios."
+        ]
+        if model.pm:
+            out += ["", "Not monetised (PM):"]
+            out += [f"- {p.name} ({p.side}): {p.note}" for p in model.pm]
+        return "\n".join(out)
     head = ("scenario", "quantity", "column", "published", "model", "difference", "source")
     body = [
         (
