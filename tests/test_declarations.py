@@ -89,7 +89,7 @@ def error(text: str) -> ModelFileError:
 
 
 def test_change_items_sets_one_key_and_keeps_the_rest() -> None:
-    m = load(HEAD + BODY + '\n[scenarios.flat.change_items.savings]\ndecay = 0\n')
+    m = load(HEAD + BODY + "\n[scenarios.flat.change_items.savings]\ndecay = 0\n")
     base, flat = m.scenarios["base"].item("savings"), m.scenarios["flat"].item("savings")
     assert (base.decay, flat.decay) == (0.2, 0.0)
     assert (flat.years, flat.stakeholder, flat.side) == (base.years, base.stakeholder, base.side)
@@ -188,7 +188,9 @@ stakeholders = ["victims"]
 
 
 def test_perspectives_and_per_participant_in_the_base_case() -> None:
-    head = HEAD.replace('discount_rate = 0.0\n', 'discount_rate = 0.0\nper_participant = "clients"\n')
+    head = HEAD.replace(
+        "discount_rate = 0.0\n", 'discount_rate = 0.0\nper_participant = "clients"\n'
+    )
     m = load(head + BODY + PERSP)
     (c,) = mkba_sim.base_case(m)
     assert c.perspectives["taxpayers"] == pytest.approx(
@@ -203,7 +205,9 @@ def test_perspectives_and_per_participant_in_the_base_case() -> None:
 
 @pytest.mark.parametrize("backend", ["numba", "numpy"])
 def test_perspective_statistics_follow_the_stakeholders(backend: str) -> None:
-    head = HEAD.replace('discount_rate = 0.0\n', 'discount_rate = 0.0\nper_participant = "clients"\n')
+    head = HEAD.replace(
+        "discount_rate = 0.0\n", 'discount_rate = 0.0\nper_participant = "clients"\n'
+    )
     m = load(head + BODY + PERSP + "\n[scenarios.none]\npopulations = { clients = 0 }\n")
     r = mkba_sim.simulate(m, draws=20_000, seed=3, backend=backend)
     s = r.summary("base")
@@ -225,7 +229,9 @@ def test_perspective_statistics_follow_the_stakeholders(backend: str) -> None:
 
 
 def test_numba_and_numpy_paths_agree_on_perspectives() -> None:
-    head = HEAD.replace('discount_rate = 0.0\n', 'discount_rate = 0.0\nper_participant = "clients"\n')
+    head = HEAD.replace(
+        "discount_rate = 0.0\n", 'discount_rate = 0.0\nper_participant = "clients"\n'
+    )
     m = load(head + BODY + PERSP)
     a = mkba_sim.simulate(m, draws=8_192, seed=5, backend="numba", keep_draws=True).dataset
     b = mkba_sim.simulate(m, draws=8_192, seed=5, backend="numpy", keep_draws=True).dataset

@@ -381,7 +381,12 @@ def _perspective_vars(
             ("perspective_mean", sm.mean, cur, "mean balance of perspective"),
             ("perspective_sd", sm.sd, cur, "sd of perspective balance"),
             ("perspective_mcse", sm.mcse, cur, "Monte Carlo standard error of perspective balance"),
-            ("p_perspective_positive", sm.p_exceed, "1", "probability that perspective balance > 0"),
+            (
+                "p_perspective_positive",
+                sm.p_exceed,
+                "1",
+                "probability that perspective balance > 0",
+            ),
             ("p_perspective_positive_mcse", sm.p_exceed_mcse, "1", "MCSE of P(perspective > 0)"),
         ):
             data[name] = _var(dims, grid("perspective", persp, values), units, long)
@@ -571,8 +576,9 @@ class Result:
         if "perspective" in ds.coords:
             out["perspectives"] = {
                 str(k): {
-                    "stakeholders": str(ds["perspective_stakeholders"].sel(perspective=k).values)
-                    .split("; "),
+                    "stakeholders": str(
+                        ds["perspective_stakeholders"].sel(perspective=k).values
+                    ).split("; "),
                     "mean": f(ds["perspective_mean"].sel(perspective=k)),
                     "mcse": f(ds["perspective_mcse"].sel(perspective=k)),
                     "p_positive": f(ds["p_perspective_positive"].sel(perspective=k)),

@@ -200,7 +200,10 @@ def base_case(model: Model, scenario: str | None = None) -> list[BaseCase]:
         check_finite(model, name, t, "the published values")
         per = {k: float(v) for k, v in t.per_participant.items() if k != "perspectives"}
         per.update(
-            {f"perspective {k}": float(v) for k, v in t.per_participant.get("perspectives", {}).items()}
+            {
+                f"perspective {k}": float(v)
+                for k, v in t.per_participant.get("perspectives", {}).items()
+            }
         )
         out.append(
             BaseCase(

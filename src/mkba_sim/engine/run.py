@@ -597,9 +597,7 @@ def _participants(plan: Plan, cst: np.ndarray | None) -> np.ndarray | None:
     if pop is None:
         return None
     values = cst if cst is not None else plan.cst_default
-    return np.array(
-        [float(values[plan.pop_slot[(s, pop)]]) for s in range(len(plan.scenarios))]
-    )
+    return np.array([float(values[plan.pop_slot[(s, pop)]]) for s in range(len(plan.scenarios))])
 
 
 def _targets_met(

@@ -44,9 +44,7 @@ KEPT: dict[tuple[str, str | None], Kept] = {
     ("perspective", None): Kept(threshold=0.0, histogram=True),
     ("participant", "net"): Kept(threshold=0.0, histogram=True, may_be_undefined=True),
     ("participant", None): Kept(may_be_undefined=True),
-    ("participant_perspective", None): Kept(
-        threshold=0.0, histogram=True, may_be_undefined=True
-    ),
+    ("participant_perspective", None): Kept(threshold=0.0, histogram=True, may_be_undefined=True),
 }
 
 

@@ -188,8 +188,10 @@ def _loc_key(loc: tuple[Any, ...], raw: Mapping[str, Any]) -> str:
                 node = None
             parts.append(label)
             continue
-        if p in ("str", "float", "int", "DerivedSpec", "PopulationSpec", "function-after", "list[int]"):
+        if p in ("str", "float", "int", "DerivedSpec", "function-after", "list[int]"):
             continue  # pydantic union-branch labels, not keys
+        if p == "PopulationSpec":
+            continue
         parts.append(("." if parts else "") + str(p))
         node = node.get(p) if isinstance(node, Mapping) else None
     return "".join(parts)
@@ -243,9 +245,7 @@ def _parameter(name: str, body: Mapping[str, Any], ctx: _Ctx, key: str) -> Param
     if defaulted:
         published, low, high = _published_defaults(dist, family_spec)
         pub["published_low"] = pub["published_low"] if pub["published_low"] is not None else low
-        pub["published_high"] = (
-            pub["published_high"] if pub["published_high"] is not None else high
-        )
+        pub["published_high"] = pub["published_high"] if pub["published_high"] is not None else high
     unit = body.get("unit")
     if unit is not None:
         _unit(unit, ctx, f"{key}.unit")
@@ -425,9 +425,7 @@ def _declared_extras(
             factors[pname] = i_to / i_from
             if (pname, id(p)) not in seen:
                 seen.add((pname, id(p)))
-                conversions.append(
-                    PriceConversion(pname, name, p.price_year, target, i_from, i_to)
-                )
+                conversions.append(PriceConversion(pname, name, p.price_year, target, i_from, i_to))
         if factors:
             sc = replace(
                 sc,

@@ -56,11 +56,11 @@ __all__ = [
     "LedgerWeights",
     "bcr",
     "bcr_array",
-    "per_participant",
-    "per_participant_array",
     "evaluate_ledger",
     "ledger_of",
     "ledger_weights",
+    "per_participant",
+    "per_participant_array",
 ]
 
 TOTALS = ("benefits", "costs", "net")

@@ -1,4 +1,4 @@
-"""Price years: an input stated in another year's euros, converted with the CBS consumer-price index.
+"""Price years: an input in another year's euros, converted with the CBS consumer-price index.
 
 An input may say ``price_year = 2016`` (Németh et al. 2020 give 2016 prices, used in a 2022
 study). Every use of it in an expression is then multiplied by
@@ -30,8 +30,7 @@ from mkba_sim.model.expressions import BinOp, Node, Num, Ref, fold
 __all__ = ["CPI_SOURCE", "PriceConversion", "cpi_table", "price_factor", "rescale_names"]
 
 CPI_SOURCE = (
-    "CBS StatLine 83131NED, Consumentenprijzen; prijsindex 2015=100, alle bestedingen, "
-    "jaarcijfers"
+    "CBS StatLine 83131NED, Consumentenprijzen; prijsindex 2015=100, alle bestedingen, jaarcijfers"
 )
 _DATA = "cpi_nl_cbs.csv"
 
@@ -92,13 +91,14 @@ def _rebuild(node: Node, kids: list[Node], factors: Mapping[str, float]) -> Node
     # any other node: its Node fields (and tuples of Nodes) in field order, as fold visits them
     it = iter(kids)
     changes: dict[str, object] = {}
-    for fld in dataclasses.fields(node):  # type: ignore[arg-type]
+    for fld in dataclasses.fields(node):
         v = getattr(node, fld.name)
         if isinstance(v, tuple) and v and all(_is_node(x) for x in v):
             changes[fld.name] = tuple(next(it) for _ in v)
         elif _is_node(v):
             changes[fld.name] = next(it)
-    return dataclasses.replace(node, **changes)  # type: ignore[type-var]
+    rebuilt: Node = dataclasses.replace(node, **changes)  # type: ignore[arg-type]
+    return rebuilt
 
 
 def _is_node(x: object) -> bool:

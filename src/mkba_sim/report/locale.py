@@ -224,8 +224,7 @@ TEXT: dict[str, dict[str, str]] = {
         "perspective": "Perspectief",
         "members": "Belanghebbenden",
         "per_participant": "Per deelnemer",
-        "per_participant_intro": "Baten, kosten en saldo gedeeld door {population} "
-        "(n = {n}).",
+        "per_participant_intro": "Baten, kosten en saldo gedeeld door {population} (n = {n}).",
         "price_years": "Prijsjaren",
         "price_years_intro": "Deze invoer staat in prijzen van een ander jaar en is omgerekend "
         "naar prijzen van {year} met de consumentenprijsindex van het CBS ({source}).",
@@ -330,8 +329,7 @@ TEXT: dict[str, dict[str, str]] = {
         "perspective": "Perspective",
         "members": "Stakeholders",
         "per_participant": "Per participant",
-        "per_participant_intro": "Benefits, costs and balance divided by {population} "
-        "(n = {n}).",
+        "per_participant_intro": "Benefits, costs and balance divided by {population} (n = {n}).",
         "price_years": "Price years",
         "price_years_intro": "These inputs are stated in prices of another year and converted "
         "to {year} prices with the CBS consumer-price index ({source}).",
