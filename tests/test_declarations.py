@@ -248,7 +248,7 @@ def test_perspectives_in_netcdf_json_and_tables(tmp_path: Path) -> None:
     ds = r.dataset
     assert list(ds["perspective"].values) == ["taxpayers", "participants", "others", "indirect"]
     assert ds["perspective_quantile"].dims == ("scenario", "perspective", "prob")
-    assert ds["per_participant_mean"].attrs["units"] == "EUR/participants"
+    assert ds["per_participant_mean"].attrs["units"] == "EUR/participant"
     assert float(ds["participants"].sel(scenario="base")) == 500
     doc = r.to_dict()["scenarios"]["base"]
     assert set(doc["perspectives"]) == {"taxpayers", "participants", "others", "indirect"}

@@ -125,6 +125,7 @@ class RunSummary:
     perspectives: dict[str, tuple[str, ...]] = field(default_factory=dict)  # name -> members
     per_participant: str | None = None  # the population balances are divided by
     participants: np.ndarray | None = None  # [S] its value in each scenario
+    participant_unit: str = ""  # the population's unit (its name when none is declared)
 
 
 def _var(
@@ -398,7 +399,7 @@ def _perspective_vars(
         )
     if sm.per_participant is None:
         return
-    unit = f"{cur}/{sm.per_participant}"
+    unit = f"{cur}/{sm.participant_unit or sm.per_participant}"
     note = f"divided by population {sm.per_participant!r}; undefined (NaN) when it is 0"
     tot = list(QUANTITIES)
     for name, values, long in (

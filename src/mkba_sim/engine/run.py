@@ -588,6 +588,9 @@ def _summary(
         perspectives={p.name: p.stakeholders for p in plan.model.base.perspectives},
         per_participant=plan.model.settings.per_participant,
         participants=_participants(plan, cst),
+        participant_unit=plan.model.base.population_units.get(
+            plan.model.settings.per_participant or "", plan.model.settings.per_participant or ""
+        ),
     )
 
 

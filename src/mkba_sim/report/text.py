@@ -85,10 +85,12 @@ def base_case_table(model: Model, cases: Sequence[BaseCase]) -> str:
         from mkba_sim.model.prices import CPI_SOURCE
 
         out += ["", f"Price years converted to {model.settings.price_year} ({CPI_SOURCE}):"]
+        shown = {c.scenario for c in cases} | {"base"}
         out += [
             f"  {c.parameter} ({c.scenario}): {c.from_year} prices x CPI {c.index_to:.2f} / "
             f"{c.index_from:.2f} = x {c.factor:.4f}"
             for c in model.price_conversions
+            if c.scenario in shown
         ]
     return "\n".join(out)
 
