@@ -413,3 +413,29 @@ def test_example_model_validates_and_replicates() -> None:
     assert res.returncode == 0, res.stderr
     assert "per perspective: taxpayers" in res.stdout
     assert "2019 prices x CPI 130.31 / 106.16" in res.stdout
+
+
+@pytest.mark.parametrize(
+    ("pop", "key"),
+    [
+        ('clients = { value = "x" }', "populations.clients.value"),
+        ('clients = { value = 5, units = "client" }', "populations.clients.units"),
+        ('clients = { value = 5, unit = "per son" }', "populations.clients.unit"),
+        ("clients = { value = -5 }", "populations.clients"),
+    ],
+)
+def test_population_table_errors_name_the_key(pop: str, key: str) -> None:
+    assert error(HEAD + BODY.replace("clients = 50", pop)).key == key
+
+
+def test_rescale_names_rebuilds_every_node_without_recursion() -> None:
+    from mkba_sim.model.expressions import evaluate, parse_expression
+    from mkba_sim.model.prices import rescale_names
+
+    expr = parse_expression("max(cost, 2 * saving) - -cost / 4 + sqrt(saving ** 2)")
+    env = {"cost": 10.0, "saving": 3.0}
+    scaled = rescale_names(expr, {"cost": 1.5})
+    assert evaluate(scaled, env) == evaluate(expr, {"cost": 15.0, "saving": 3.0})
+    assert rescale_names(expr, {}) is expr
+    chain = parse_expression(" + ".join(["cost"] * 1000))
+    assert evaluate(rescale_names(chain, {"cost": 2.0}), env) == 20_000.0

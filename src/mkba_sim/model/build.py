@@ -167,6 +167,9 @@ def _structure(raw: Mapping[str, Any], ctx: _Ctx) -> FileSpec:
     except ValidationError as exc:
         errors = exc.errors()
         first = errors[0]
+        if first["loc"][-1:] == ("float",) and isinstance(first.get("input"), Mapping):
+            # a table where a number or a table is allowed: report the table's problem
+            first = next((e for e in errors if "PopulationSpec" in e["loc"]), first)
         key = _loc_key(first["loc"], raw)
         msg = _pydantic_message(first)
         more = f" (and {len(errors) - 1} more problem(s))" if len(errors) > 1 else ""

@@ -191,6 +191,18 @@ def analysis_tables(analysis: AnalysisResult) -> list[Table]:
             ),
         )
     )
+    if d.get("perspectives"):
+        out.append(
+            Table(
+                "perspectives",
+                ("perspective", "mean", "p05", "p95", "p_positive"),
+                ("text", "money", "money", "money", "p"),
+                tuple(
+                    (k, v["mean"], *v["interval90"], v["p_positive"])
+                    for k, v in d["perspectives"].items()
+                ),
+            )
+        )
     return out
 
 

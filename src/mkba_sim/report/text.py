@@ -409,4 +409,16 @@ def analysis_summary(result: AnalysisResult) -> str:
         for k, v in d["stakeholders"].items()
     ]
     out += _table(("stakeholder", "mean", "90% interval", "P(> 0)"), rows, {1})
+    if d.get("perspectives"):
+        out += ["", "Balance per perspective (mean, 90% interval, P(> 0)):"]
+        rows = [
+            (
+                k,
+                _n(v["mean"]),
+                f"[{_n(v['interval90'][0])}, {_n(v['interval90'][1])}]",
+                _pct(v["p_positive"]),
+            )
+            for k, v in d["perspectives"].items()
+        ]
+        out += _table(("perspective", "mean", "90% interval", "P(> 0)"), rows, {1})
     return "\n".join(out)
