@@ -439,3 +439,33 @@ def test_rescale_names_rebuilds_every_node_without_recursion() -> None:
     assert rescale_names(expr, {}) is expr
     chain = parse_expression(" + ".join(["cost"] * 1000))
     assert evaluate(rescale_names(chain, {"cost": 2.0}), env) == 20_000.0
+
+
+@pytest.mark.parametrize(
+    ("change", "needle"),
+    [
+        (
+            ("[scenarios.s.change_items.savings]\ndeacy = 0\n", ""),
+            "scenarios.s.change_items.'savings'.deacy: unknown item key; did you mean 'decay'?",
+        ),
+        (
+            ('unit = "EUR/client"', 'unit = "EUR/event"'),
+            "items[0] ('programme').value: evaluates to client*eur/event",
+        ),
+        (
+            ('stakeholder = "victims"', 'stakeholder = "victim"'),
+            "'victim' is not a declared stakeholder; did you mean 'victims'?",
+        ),
+    ],
+)
+def test_cli_declaration_errors_are_one_line(
+    tmp_path: Path, change: tuple[str, str], needle: str
+) -> None:
+    old, new = change
+    text = HEAD + BODY + PERSP
+    text = text + "\n" + old if not new else text.replace(old, new, 1)
+    path = tmp_path / "m.toml"
+    path.write_text(text, encoding="utf-8")
+    res = run_cli("validate", str(path))
+    assert res.returncode == 2
+    assert res.stderr.count("\n") == 1 and needle in res.stderr, res.stderr
