@@ -469,3 +469,23 @@ def test_cli_declaration_errors_are_one_line(
     res = run_cli("validate", str(path))
     assert res.returncode == 2
     assert res.stderr.count("\n") == 1 and needle in res.stderr, res.stderr
+
+
+def test_html_report_shows_perspectives_per_participant_and_price_years() -> None:
+    import re
+
+    from mkba_sim.report.html import render_html
+
+    m = mkba_sim.load_model(EXAMPLE)
+    r = mkba_sim.simulate(m, draws=10_000, seed=1, scenarios=["base"], backend="numpy")
+    s = r.summary("base")
+    for lang in ("nl", "en"):
+        html = render_html(m, r, None, mkba_sim.replicate(m), lang=lang)
+        for name, v in s["perspectives"].items():
+            got = re.search(rf'data-perspective="{name}" data-value="([^"]+)"', html)
+            assert got is not None and float(got.group(1)) == pytest.approx(v["mean"])
+        assert 'id="per-participant-table"' in html
+        net = re.search(r'id="per-participant-table">.*?data-value="([^"]+)"', html, re.S)
+        assert net is not None
+        assert float(net.group(1)) == pytest.approx(s["per_participant"]["net"]["mean"])
+        assert 'data-input="programme_cost" data-factor="1.2275"' in html
