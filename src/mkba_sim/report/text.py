@@ -82,13 +82,19 @@ def base_case_table(model: Model, cases: Sequence[BaseCase]) -> str:
                 "  no published value, at the point estimate: " + ", ".join(c.point_estimates)
             )
     if model.price_conversions:
-        from mkba_sim.model.prices import CPI_SOURCE
+        from mkba_sim.model.prices import CPI_SOURCE, cpi_table
 
         out += ["", f"Price years converted to {model.settings.price_year} ({CPI_SOURCE}):"]
         shown = {c.scenario for c in cases} | {"base"}
+        status = {y: st for y, (_, st) in cpi_table().items()}
         out += [
             f"  {c.parameter} ({c.scenario}): {c.from_year} prices x CPI {c.index_to:.2f} / "
             f"{c.index_from:.2f} = x {c.factor:.4f}"
+            + (
+                " (provisional index)"
+                if "provisional" in (status[c.from_year], status[c.to_year])
+                else ""
+            )
             for c in model.price_conversions
             if c.scenario in shown
         ]
