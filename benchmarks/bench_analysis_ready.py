@@ -104,7 +104,7 @@ SWEEP_LOW, SWEEP_HIGH = 80_000.0, 120_000.0
 #: Items appended to the reference model to make structures the cache has never seen:
 #: one for the process that starts with an empty cache, one for the fresh process that
 #: finds mkba_sim's own kernels cached. (Numbers alone would not do: they are data.)
-NEW_ITEM_EMPTY = "clients * 10"
+NEW_ITEM_EMPTY = "clients * 10 * police_cost"  # a count times money: a valid ledger unit
 NEW_ITEM_WARM = "police_cost * detention_days + salary / 100"
 
 

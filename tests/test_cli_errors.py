@@ -43,7 +43,7 @@ dist = "normal"
 mean = 100
 sd = 10
 published = 100
-unit = "EUR/year"
+unit = "EUR/(client*year)"
 source = "test"
 
 [parameters.saving]
@@ -153,8 +153,8 @@ BAD: list[tuple[str, str | bytes | None, str, str, list[str]]] = [
     ),
     (
         "missing-source",
-        GOOD.replace('published = 100\nunit = "EUR/year"\nsource = "test"',
-                     'published = 100\nunit = "EUR/year"'),
+        GOOD.replace('published = 100\nunit = "EUR/(client*year)"\nsource = "test"',
+                     'published = 100\nunit = "EUR/(client*year)"'),
         "validate",
         "parameters.salary.source",
         ["is required"],

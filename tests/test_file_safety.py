@@ -41,7 +41,7 @@ dist = "normal"
 mean = 100
 sd = 10
 published = 100
-unit = "EUR/year"
+unit = "EUR/(client*year)"
 source = "test"
 
 [parameters.saving]

@@ -274,7 +274,8 @@ def test_fifteen_hundred_scenarios_extending_each_other() -> None:
 
 @pytest.mark.parametrize("op", ["+", "*"])
 def test_a_flat_chain_of_a_thousand_terms_is_not_nesting(op: str) -> None:
-    names = " ".join(f"x{i} = 1" for i in range(MAX_TERMS))
+    # counts of different things cannot be added: these populations are plain numbers
+    names = " ".join(f'x{i} = {{ value = 1, unit = "1" }}' for i in range(MAX_TERMS))
     pops = "[populations]\nclients = 10\n" + names.replace(" x", "\nx")
     chain = f" {op} ".join(f"x{i}" for i in range(MAX_TERMS))
     text = BASE.replace("[populations]\nclients = 10\n", pops + "\n").replace(

@@ -46,7 +46,7 @@ dist = "normal"
 mean = 100
 sd = 10
 published = 100
-unit = "EUR/year"
+unit = "EUR/(client*year)"
 source = "test"
 """
 ITEM = """
@@ -292,7 +292,7 @@ CASES: list[tuple[str, str, str, list[str]]] = [
             + '\n[derived]\ntotal = "salary + fee"\n'
         ),
         "derived.total",
-        ["unit mismatch", "eur/year", "eur/offence"],
+        ["unit mismatch", "eur/(client*year)", "eur/offence"],
     ),
     (
         "item-not-money",
@@ -305,7 +305,7 @@ CASES: list[tuple[str, str, str, list[str]]] = [
     ),
     (
         "bad-unit-text",
-        model(params=SALARY.replace('"EUR/year"', '"EUR/ye ar$"')),
+        model(params=SALARY.replace('"EUR/(client*year)"', '"EUR/ye ar$"')),
         "parameters.salary.unit",
         ["cannot read unit"],
     ),
@@ -328,12 +328,6 @@ CASES: list[tuple[str, str, str, list[str]]] = [
         model(params=SALARY.replace('source = "test"\n', "")),
         "parameters.salary.source",
         ["is required", "where the number comes from"],
-    ),
-    (
-        "missing-published",
-        model(params=SALARY.replace("published = 100\n", "")),
-        "parameters.salary.published",
-        ["is required", "replication"],
     ),
     (
         "missing-title",

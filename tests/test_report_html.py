@@ -395,7 +395,12 @@ def test_analysis_tables() -> None:
         ),
     )
     tables = analysis_tables(a)
-    assert [t.title for t in tables] == ["summary", "tornado", "stakeholders"]
+    assert [t.title for t in tables] == ["summary", "tornado", "stakeholders", "perspectives"]
+    persp = dict((r[0], r[1]) for r in tables[3].rows)
+    stake = dict((r[0], r[1]) for r in tables[2].rows)
+    assert persp["municipal"] == pytest.approx(
+        stake["municipalities"] + stake["municipalities (welfare)"]
+    )
     tornado = tables[1]
     assert [r[0] for r in tornado.rows] == [str(x) for x in a.dataset["input"].values]
     md = format_tables(tables, "md")

@@ -5,7 +5,7 @@ Public API
 Models
     :func:`load_model`, :func:`loads_model`, :class:`Model`
 Replication
-    :func:`replicate`, :class:`ReplicationRow`
+    :func:`replicate`, :class:`ReplicationRow`, :func:`base_case`, :class:`BaseCase`
 Simulation
     :func:`simulate`, :class:`Result`, :func:`save_result`, :func:`load_result`
 Overrides
@@ -32,6 +32,8 @@ _LAZY = {
     "Quantile": "mkba_sim.model.overrides",
     "ReplicationRow": "mkba_sim.analysis.replication",
     "replicate": "mkba_sim.analysis.replication",
+    "BaseCase": "mkba_sim.analysis.replication",
+    "base_case": "mkba_sim.analysis.replication",
     "load_model": "mkba_sim.io.model_files",
     "loads_model": "mkba_sim.io.model_files",
     "load_result": "mkba_sim.io.results",
@@ -45,6 +47,7 @@ _LAZY = {
 
 __all__ = [
     "AnalysisOptions",
+    "BaseCase",
     "MkbaError",
     "Model",
     "ModelFileError",
@@ -54,6 +57,7 @@ __all__ = [
     "SimulationError",
     "__version__",
     "analyse",
+    "base_case",
     "load_model",
     "load_result",
     "loads_model",
@@ -65,7 +69,7 @@ __all__ = [
 
 if TYPE_CHECKING:
     from mkba_sim.analysis.decision import AnalysisOptions
-    from mkba_sim.analysis.replication import ReplicationRow, replicate
+    from mkba_sim.analysis.replication import BaseCase, ReplicationRow, base_case, replicate
     from mkba_sim.errors import MkbaError, ModelFileError, SimulationError
     from mkba_sim.io.model_files import load_model, loads_model
     from mkba_sim.io.results import load_result, save_result

@@ -154,17 +154,22 @@ def _cmd_replicate(args: argparse.Namespace) -> int:
     model = _load(args.model)
     check_published(model)
     rows = mkba_sim.replicate(model, scenario=args.scenario)
+    cases = mkba_sim.base_case(model, scenario=args.scenario)
     if args.json:
         doc: dict[str, Any] = {
             "schema": REPLICATION_SCHEMA,
             "model": {"path": model.path, "title": model.title, "sha256": model.sha256},
             "rows": [r.as_dict() for r in rows],
             "all_match": all(r.matches for r in rows),
+            "base_case": [c.as_dict() for c in cases],
+            "price_conversions": [c.as_dict() for c in model.price_conversions],
         }
         print(json.dumps(doc, indent=2))
     else:
-        from mkba_sim.report.text import replication_table
+        from mkba_sim.report.text import base_case_table, replication_table
 
+        print(base_case_table(model, cases))
+        print()
         print(replication_table(model, rows))
     return 0 if all(r.matches for r in rows) else 1
 

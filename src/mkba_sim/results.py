@@ -10,7 +10,8 @@ The layout follows xarray/CF habits (``docs/results.md``): typed attributes, ``u
 and ``long_name`` on every variable, a coordinate on every dimension, money and ratios
 in separate variables. Dimensions: ``scenario``, ``quantity`` (benefits, costs, net),
 ``item``, ``stakeholder``, ``year``, ``prob`` (quantile levels), ``bin`` (streaming
-histograms of net and of the ratio) and, when draws are kept, ``draw`` and ``input``.
+histograms of net and of the ratio), ``perspective`` (when the model declares
+perspectives) and, when draws are kept, ``draw`` and ``input``.
 """
 
 from __future__ import annotations
@@ -20,7 +21,7 @@ import functools
 import json
 import platform
 from collections.abc import Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from importlib import metadata
 from typing import Any
 
@@ -121,6 +122,10 @@ class RunSummary:
     input_units: tuple[str, ...] = ()
     input_draws: np.ndarray | None = None  # [n, n_inputs]
     series_draws: np.ndarray | None = None  # [n, n_series]
+    perspectives: dict[str, tuple[str, ...]] = field(default_factory=dict)  # name -> members
+    per_participant: str | None = None  # the population balances are divided by
+    participants: np.ndarray | None = None  # [S] its value in each scenario
+    participant_unit: str = ""  # the population's unit (its name when none is declared)
 
 
 def _var(
@@ -357,8 +362,116 @@ def make_result(summary: RunSummary, attrs: Mapping[str, Any]) -> Result:
             cur,
             "stakeholder balance per draw",
         )
+    _perspective_vars(sm, data, coords, grid, one)
     ds = xr.Dataset(data, coords=coords, attrs=dict(attrs))
     return Result(ds)
+
+
+def _perspective_vars(
+    sm: RunSummary, data: dict[str, Any], coords: dict[str, Any], grid: Any, one: Any
+) -> None:
+    """Variables of the perspectives and of the per-participant balances, if any."""
+    cur = sm.currency
+    persp = list(sm.perspectives)
+    if persp:
+        dims = ("scenario", "perspective")
+        coords["perspective"] = _var(("perspective",), persp, None, "perspective")
+        data["perspective_stakeholders"] = _var(
+            ("perspective",),
+            ["; ".join(sm.perspectives[p]) for p in persp],
+            None,
+            "stakeholders of the perspective (joined by '; ')",
+        )
+        for name, values, units, long in (
+            ("perspective_mean", sm.mean, cur, "mean balance of perspective"),
+            ("perspective_sd", sm.sd, cur, "sd of perspective balance"),
+            ("perspective_mcse", sm.mcse, cur, "Monte Carlo standard error of perspective balance"),
+            (
+                "p_perspective_positive",
+                sm.p_exceed,
+                "1",
+                "probability that perspective balance > 0",
+            ),
+            ("p_perspective_positive_mcse", sm.p_exceed_mcse, "1", "MCSE of P(perspective > 0)"),
+        ):
+            data[name] = _var(dims, grid("perspective", persp, values), units, long)
+        data["perspective_quantile"] = _var(
+            (*dims, "prob"),
+            grid("perspective", persp, sm.quantiles),
+            cur,
+            "quantile of perspective balance",
+        )
+    if sm.per_participant is None:
+        return
+    unit = f"{cur}/{sm.participant_unit or sm.per_participant}"
+    note = f"divided by population {sm.per_participant!r}; undefined (NaN) when it is 0"
+    tot = list(QUANTITIES)
+    for name, values, long in (
+        ("per_participant_mean", sm.mean, "mean present value per participant"),
+        ("per_participant_sd", sm.sd, "sd of present value per participant"),
+        ("per_participant_mcse", sm.mcse, "Monte Carlo standard error per participant"),
+    ):
+        data[name] = _var(
+            ("scenario", "quantity"),
+            grid("participant", tot, values),
+            unit,
+            long,
+            comment=note,
+            population=sm.per_participant,
+        )
+    if sm.participants is not None:
+        data["participants"] = _var(
+            ("scenario",),
+            np.asarray(sm.participants, dtype=np.float64),
+            sm.per_participant,
+            "number of participants (the population balances are divided by)",
+            population=sm.per_participant,
+        )
+    data["per_participant_net_quantile"] = _var(
+        ("scenario", "prob"),
+        one("participant", "net", sm.quantiles),
+        unit,
+        "quantile of net balance per participant",
+        comment=note,
+    )
+    data["p_per_participant_net_positive"] = _var(
+        ("scenario",),
+        one("participant", "net", sm.p_exceed),
+        "1",
+        "probability that net balance per participant > 0",
+    )
+    data["per_participant_defined"] = _var(
+        ("scenario",),
+        one("participant", "net", sm.defined_fraction),
+        "1",
+        "share of kept draws with a positive number of participants",
+    )
+    if persp:
+        dims = ("scenario", "perspective")
+        data["per_participant_perspective_mean"] = _var(
+            dims,
+            grid("participant_perspective", persp, sm.mean),
+            unit,
+            "mean perspective balance per participant",
+        )
+        data["per_participant_perspective_mcse"] = _var(
+            dims,
+            grid("participant_perspective", persp, sm.mcse),
+            unit,
+            "Monte Carlo standard error of perspective balance per participant",
+        )
+        data["per_participant_perspective_quantile"] = _var(
+            (*dims, "prob"),
+            grid("participant_perspective", persp, sm.quantiles),
+            unit,
+            "quantile of perspective balance per participant",
+        )
+        data["p_per_participant_perspective_positive"] = _var(
+            dims,
+            grid("participant_perspective", persp, sm.p_exceed),
+            "1",
+            "probability that perspective balance per participant > 0",
+        )
 
 
 class Result:
@@ -465,6 +578,46 @@ class Result:
                 **interval("stakeholder_quantile", stakeholder=k),
             }
         out["stakeholders"] = stakeholders
+        if "perspective" in ds.coords:
+            out["perspectives"] = {
+                str(k): {
+                    "stakeholders": str(
+                        ds["perspective_stakeholders"].sel(perspective=k).values
+                    ).split("; "),
+                    "mean": f(ds["perspective_mean"].sel(perspective=k)),
+                    "mcse": f(ds["perspective_mcse"].sel(perspective=k)),
+                    "p_positive": f(ds["p_perspective_positive"].sel(perspective=k)),
+                    "p_positive_mcse": f(ds["p_perspective_positive_mcse"].sel(perspective=k)),
+                    **interval("perspective_quantile", perspective=k),
+                }
+                for k in ds["perspective"].values
+            }
+        if "per_participant_mean" in ds:
+            per: dict[str, Any] = {
+                "population": ds["per_participant_mean"].attrs.get("population"),
+                "participants": f(ds["participants"]) if "participants" in ds else None,
+                "defined_fraction": f(ds["per_participant_defined"]),
+            }
+            for which in QUANTITIES:
+                per[which] = {
+                    "mean": f(ds["per_participant_mean"].sel(quantity=which)),
+                    "mcse": f(ds["per_participant_mcse"].sel(quantity=which)),
+                }
+            per["net"].update(interval("per_participant_net_quantile"))
+            per["net"]["p_positive"] = f(ds["p_per_participant_net_positive"])
+            if "per_participant_perspective_mean" in ds:
+                per["perspectives"] = {
+                    str(k): {
+                        "mean": f(ds["per_participant_perspective_mean"].sel(perspective=k)),
+                        "mcse": f(ds["per_participant_perspective_mcse"].sel(perspective=k)),
+                        "p_positive": f(
+                            ds["p_per_participant_perspective_positive"].sel(perspective=k)
+                        ),
+                        **interval("per_participant_perspective_quantile", perspective=k),
+                    }
+                    for k in ds["perspective"].values
+                }
+            out["per_participant"] = per
         out["net_per_year"] = {
             int(y): f(ds["net_year_mean"].sel(year=y)) for y in ds["year"].values
         }

@@ -732,6 +732,20 @@ def _dataset(
             ("stakeholder",), [s["p_positive"] for s in stake.values()], "1", "P(balance > 0)"
         ),
     )
+    persp = summary.get("perspectives") or {}
+    if persp:  # perspectives: the same four figures as the stakeholders
+        coords["perspective"] = v(("perspective",), list(persp), None, "perspective")
+        ends = [[np.nan if x is None else x for x in s["interval90"]] for s in persp.values()]
+        data.update(
+            perspective_mean=v(
+                ("perspective",), [s["mean"] for s in persp.values()], cur, "mean balance"
+            ),
+            perspective_low=v(("perspective",), [e[0] for e in ends], cur, "5% quantile"),
+            perspective_high=v(("perspective",), [e[1] for e in ends], cur, "95% quantile"),
+            perspective_p_positive=v(
+                ("perspective",), [s["p_positive"] for s in persp.values()], "1", "P(> 0)"
+            ),
+        )
     evsi_attrs = _evsi_variables(data, coords, parts, opt, cur, v)
     ds = xr.Dataset(data, coords=coords)
     ds.attrs.update(
@@ -852,6 +866,18 @@ class AnalysisResult:
                 for k in ds["stakeholder"].values
             },
         }
+        if "perspective" in ds.coords:
+            doc["perspectives"] = {
+                str(k): {
+                    "mean": f(ds["perspective_mean"].sel(perspective=k)),
+                    "interval90": [
+                        f(ds["perspective_low"].sel(perspective=k)),
+                        f(ds["perspective_high"].sel(perspective=k)),
+                    ],
+                    "p_positive": f(ds["perspective_p_positive"].sel(perspective=k)),
+                }
+                for k in ds["perspective"].values
+            }
         doc["evsi"] = _evsi_dict(ds, f)
         if "input" in ds.coords:
             doc["point_net"] = f(ds["point_net"])

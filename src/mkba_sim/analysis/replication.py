@@ -15,7 +15,15 @@ from mkba_sim.model.evaluate import (
     published_inputs,
 )
 
-__all__ = ["COLUMNS", "ReplicationRow", "check_finite", "check_published", "replicate"]
+__all__ = [
+    "COLUMNS",
+    "BaseCase",
+    "ReplicationRow",
+    "base_case",
+    "check_finite",
+    "check_published",
+    "replicate",
+]
 
 COLUMNS = ("central", "low", "high")
 
@@ -116,6 +124,111 @@ def _evaluate(model: Model, scenario: str, column: str) -> Totals:
     totals = evaluate_scenario(sc, inputs)
     check_finite(model, scenario, totals, f"the {column} published values")
     return totals
+
+
+@dataclass(frozen=True)
+class BaseCase:
+    """The deterministic base case of one scenario: every input at its published value
+    (or, where the study published none, its point estimate), every item and total.
+
+    ``items`` rows are ``(name, side, stakeholder, yearly value, present value)``;
+    ``point_estimates`` names the inputs that had no published value; ``missing`` is set
+    (and everything else empty) when an input has no value at all (a posterior).
+    """
+
+    scenario: str
+    items: tuple[tuple[str, str, str, float, float], ...]
+    benefits: float
+    costs: float
+    net: float
+    bcr: float
+    stakeholders: dict[str, float]
+    perspectives: dict[str, float]
+    per_participant: dict[str, float]
+    point_estimates: tuple[str, ...]
+    missing: str | None = None
+
+    def as_dict(self) -> dict[str, Any]:
+        """Plain dict for JSON output (an undefined ratio is ``null``)."""
+
+        def f(x: float) -> float | None:
+            return x if math.isfinite(x) else None
+
+        return {
+            "scenario": self.scenario,
+            "missing": self.missing,
+            "items": [
+                {"name": n, "side": sd, "stakeholder": sh, "value": f(v), "present_value": f(pv)}
+                for n, sd, sh, v, pv in self.items
+            ],
+            "benefits": f(self.benefits),
+            "costs": f(self.costs),
+            "net": f(self.net),
+            "bcr": f(self.bcr),
+            "stakeholders": {k: f(v) for k, v in self.stakeholders.items()},
+            "perspectives": {k: f(v) for k, v in self.perspectives.items()},
+            "per_participant": {k: f(v) for k, v in self.per_participant.items()},
+            "point_estimates": list(self.point_estimates),
+        }
+
+
+def base_case(model: Model, scenario: str | None = None) -> list[BaseCase]:
+    """The deterministic base case of every scenario (or of ``scenario``).
+
+    Each input is at its ``published`` value; an input without one is at its point
+    estimate (an effect size: the conversion of its estimate; otherwise the mean of its
+    distribution; see ``docs/model-format.md``). A scenario with an input that has no
+    value at all (posterior draws not attached) is returned with ``missing`` set.
+    """
+    if scenario is not None and scenario not in model.scenarios:
+        raise ModelFileError(
+            model.path,
+            "scenarios",
+            f"unknown scenario {scenario!r}; choose from {sorted(model.scenarios)}",
+        )
+    out = []
+    for name, sc in model.scenarios.items():
+        if scenario is not None and name != scenario:
+            continue
+        try:
+            inputs = published_inputs(sc, "central")
+        except KeyError as exc:
+            why = f"input {exc.args[0]!r} has no published value or point estimate (posterior)"
+            out.append(BaseCase(name, (), *(math.nan,) * 4, {}, {}, {}, (), why))
+            continue
+        t = evaluate_scenario(sc, inputs)
+        check_finite(model, name, t, "the published values")
+        per = {k: float(v) for k, v in t.per_participant.items() if k != "perspectives"}
+        per.update(
+            {
+                f"perspective {k}": float(v)
+                for k, v in t.per_participant.get("perspectives", {}).items()
+            }
+        )
+        out.append(
+            BaseCase(
+                name,
+                tuple(
+                    (
+                        it.name,
+                        it.side,
+                        it.stakeholder,
+                        float(t.item_values[it.name]),
+                        float(t.item_pv[it.name]),
+                    )
+                    for it in sc.items
+                ),
+                float(t.benefits),
+                float(t.costs),
+                float(t.net),
+                float(t.bcr),
+                {k: float(v) for k, v in t.stakeholders.items()},
+                {k: float(v) for k, v in t.perspectives.items()},
+                per,
+                tuple(n for n, p in sc.parameters.items() if p.published_default),
+            )
+        )
+    return out
 
 
 def check_finite(model: Model, scenario: str, totals: Totals, where: str) -> None:

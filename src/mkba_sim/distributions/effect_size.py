@@ -95,6 +95,26 @@ class EffectSize(Distribution):
             raise SpecError("base_rate", 'is only used with convert = "success_rate"')
         return cls(float(d_est), se_d, how, base)
 
+    def published_defaults(self, spec: Mapping[str, Any]) -> tuple[float, float, float]:
+        """The point estimate and the bounds of the CI as ``spec`` states them, converted.
+
+        These are the default ``published``, ``published_low`` and ``published_high`` of an
+        effect-size input (replication mode uses the study's own conversion of its
+        estimate and CI): each number is taken to the d scale as :meth:`from_spec` does
+        (Hedges' J, r or log OR to d) and then through ``convert``. For ``se`` the bounds
+        are estimate ± 1.96 se.
+        """
+        measure, spread = self.choose_parametrisation(spec)
+        est = number(spec, measure)
+        if spread == "se":
+            half = 1.959963984540054 * number(spec, "se")
+            lo, hi = est - half, est + half
+        else:
+            lo, hi = (number({spread: x}, spread) for x in spec[spread])
+        n = number(spec, "n") if "n" in spec else None
+        c_lo, c_est, c_hi = self._convert(_to_d(measure, np.array([lo, est, hi]), n))
+        return float(c_est), float(c_lo), float(c_hi)
+
     def _convert(self, d: np.ndarray) -> np.ndarray:
         if self.convert == "besd":
             return cv.d_to_besd(d)

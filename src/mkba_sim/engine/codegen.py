@@ -166,6 +166,19 @@ def _scenario_body(plan: Plan, s: int, ind: str) -> list[str]:
             m += 1
         lines.append(f"{inner}y{s}_{h} = {_signed_sum(terms)}")
         val[("year", bal.name)] = f"y{s}_{h}"
+    for h, bal in enumerate(led.perspectives):
+        lines.append(
+            f"{inner}ps{s}_{h} = " + _signed_sum([(f"p{base + k}", sg) for k, sg in bal.terms])
+        )
+        val[("perspective", bal.name)] = f"ps{s}_{h}"
+    if led.participants is not None:
+        n_part = f"c{plan.pop_slot[(s, led.participants)]}"
+        for t, var in (("benefits", f"tb{s}"), ("costs", f"tc{s}"), ("net", f"tn{s}")):
+            lines.append(f"{inner}pp{s}_{t} = ledger_per_participant({var}, {n_part})")
+            val[("participant", t)] = f"pp{s}_{t}"
+        for h, bal in enumerate(led.perspectives):
+            lines.append(f"{inner}pq{s}_{h} = ledger_per_participant(ps{s}_{h}, {n_part})")
+            val[("participant_perspective", bal.name)] = f"pq{s}_{h}"
     for i in range(st.scenario_ptr[s], st.scenario_ptr[s + 1]):
         se = st.series[i]
         lines.append(f"{inner}sv[{i}, t] = {val[(se.kind, se.name)]}")
@@ -207,9 +220,10 @@ from numba import njit
 from mkba_sim.kernels.exprfuncs import flog, fmax, fmin, fsqrt
 from mkba_sim.kernels.reduce import accumulate
 from mkba_sim.kernels.sampling import correlate, fill_params, fill_uniforms
-from mkba_sim.model.ledger import bcr
+from mkba_sim.model.ledger import bcr, per_participant
 
 ledger_bcr = njit(inline="always")(bcr)
+ledger_per_participant = njit(inline="always")(per_participant)
 
 SUB = 256  # draws whose uniforms are generated together (one L1-sized buffer)
 

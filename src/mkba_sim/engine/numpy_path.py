@@ -128,7 +128,8 @@ def scenario_values(
         num.pv_weight[base : base + len(led.items)],
         num.year_coef[yb : int(plan.year_ptr[s + 1])],
     )
-    out = evaluate_ledger(led, weights, values)
+    part = env[led.participants] if led.participants is not None else None
+    out = evaluate_ledger(led, weights, values, part)
     st = plan.stats
     cols = []
     for i in range(st.scenario_ptr[s], st.scenario_ptr[s + 1]):
@@ -139,6 +140,12 @@ def scenario_values(
             v = out[se.name]
         elif se.kind == "stakeholder":
             v = out["stakeholders"][se.name]
+        elif se.kind == "perspective":
+            v = out["perspectives"][se.name]
+        elif se.kind == "participant":
+            v = out["per_participant"][se.name]
+        elif se.kind == "participant_perspective":
+            v = out["per_participant"]["perspectives"][se.name]
         else:
             v = out["years"][int(se.name)]
         cols.append(np.broadcast_to(np.asarray(v, dtype=np.float64), (n,)))

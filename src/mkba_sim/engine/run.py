@@ -553,7 +553,7 @@ def _run(
     lazy = kept_all is not None and not isinstance(kept_all, np.ndarray)  # a draws store
     exact = (kept_all is not None and not lazy) or acc.n == n_pilot
     source = kept_all if kept_all is not None and not lazy else pilot_kept
-    summary = _summary(plan, acc, source if exact else None, keep_draws, kept_all)
+    summary = _summary(plan, acc, source if exact else None, keep_draws, kept_all, num.cst)
     m = plan.model
     run_attrs: dict[str, Any] = {
         "model_path": m.path,
@@ -619,7 +619,12 @@ def _raise_first_bad(
 
 
 def _summary(
-    plan: Plan, acc: Accumulator, kept: np.ndarray | None, keep_draws: bool, draws: Any = None
+    plan: Plan,
+    acc: Accumulator,
+    kept: np.ndarray | None,
+    keep_draws: bool,
+    draws: Any = None,
+    cst: np.ndarray | None = None,
 ) -> RunSummary:
     st = plan.stats
     probs = np.array(PROBS)
@@ -670,7 +675,22 @@ def _summary(
         input_units=tuple(plan.unit_of(j) for j in range(plan.n_instances)),
         input_draws=draws[:, :n_inst] if with_draws else None,
         series_draws=draws[:, n_inst:] if with_draws else None,
+        perspectives={p.name: p.stakeholders for p in plan.model.base.perspectives},
+        per_participant=plan.model.settings.per_participant,
+        participants=_participants(plan, cst),
+        participant_unit=plan.model.base.population_units.get(
+            plan.model.settings.per_participant or "", plan.model.settings.per_participant or ""
+        ),
     )
+
+
+def _participants(plan: Plan, cst: np.ndarray | None) -> np.ndarray | None:
+    """The number of participants of each scenario (overrides applied), if the model has one."""
+    pop = plan.model.settings.per_participant
+    if pop is None:
+        return None
+    values = cst if cst is not None else plan.cst_default
+    return np.array([float(values[plan.pop_slot[(s, pop)]]) for s in range(len(plan.scenarios))])
 
 
 def _targets_met(

@@ -7,7 +7,9 @@ statistic is one entry in :data:`KEPT`.
 
 A *series* is one per-draw value of one scenario, in this order per scenario: the
 present value of each item, ``benefits``, ``costs``, ``net``, the ratio ``bcr``, the
-balance of each stakeholder and the balance of each year (:mod:`mkba_sim.model.ledger`).
+balance of each stakeholder, the balance of each year, the balance of each perspective
+and, when the model names a population of participants, benefits, costs, net and each
+perspective's balance per participant (:mod:`mkba_sim.model.ledger`).
 Every series gets moments (mean, sd, MCSE); the entries of :data:`KEPT` add a count of
 draws above a threshold (for a probability such as P(net > 0)) and a streaming
 histogram (for quantiles). A series whose value may be *undefined* (the ratio when
@@ -39,6 +41,10 @@ KEPT: dict[tuple[str, str | None], Kept] = {
     ("total", "net"): Kept(threshold=0.0, histogram=True),
     ("ratio", "bcr"): Kept(threshold=1.0, histogram=True, may_be_undefined=True),
     ("stakeholder", None): Kept(threshold=0.0, histogram=True),
+    ("perspective", None): Kept(threshold=0.0, histogram=True),
+    ("participant", "net"): Kept(threshold=0.0, histogram=True, may_be_undefined=True),
+    ("participant", None): Kept(may_be_undefined=True),
+    ("participant_perspective", None): Kept(threshold=0.0, histogram=True, may_be_undefined=True),
 }
 
 
@@ -55,7 +61,8 @@ class Series:
     """
 
     scenario: int
-    kind: str  # "item", "total", "ratio", "stakeholder" or "year"
+    kind: str  # "item", "total", "ratio", "stakeholder", "year", "perspective",
+    # "participant" (a total per participant) or "participant_perspective"
     name: str
     threshold: float | None
     exceed: int
@@ -144,6 +151,10 @@ def make_stats_plan(ledgers: tuple[Ledger, ...]) -> StatsPlan:
         names += [("total", t) for t in TOTALS] + [("ratio", "bcr")]
         names += [("stakeholder", b.name) for b in ledger.stakeholders]
         names += [("year", b.name) for b in ledger.years]
+        names += [("perspective", b.name) for b in ledger.perspectives]
+        if ledger.participants is not None:
+            names += [("participant", t) for t in TOTALS]
+            names += [("participant_perspective", b.name) for b in ledger.perspectives]
         for kind, name in names:
             k = _kept(kind, name)
             exceed = hist = defined = -1

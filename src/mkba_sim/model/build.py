@@ -28,11 +28,14 @@ from mkba_sim.distributions import (
 )
 from mkba_sim.errors import ModelFileError, ModelWarning
 from mkba_sim.model.expressions import FUNCTIONS, ExpressionError, Node, names, parse_expression
+from mkba_sim.model.perspectives import check_declarations
+from mkba_sim.model.prices import PriceConversion, price_factor, rescale_names
 from mkba_sim.model.schema import (
     CorrelationSpec,
     DerivedSpec,
     FileSpec,
     ItemSpec,
+    PopulationSpec,
     ScenarioSpec,
 )
 from mkba_sim.model.types import (
@@ -46,13 +49,20 @@ from mkba_sim.model.types import (
     Scenario,
     Settings,
 )
-from mkba_sim.model.units import LITERAL, Unit, UnitError, infer_unit, parse_unit
+from mkba_sim.model.units import (
+    LITERAL,
+    Unit,
+    UnitError,
+    infer_unit,
+    parse_unit,
+    population_unit,
+)
 
 __all__ = ["RESERVED", "build_model"]
 
 RESERVED = frozenset({"net", "benefits", "costs", "bcr"})
 _NAME = re.compile(r"^[A-Za-z_][A-Za-z0-9_]*$")
-_COMMON = ("published", "published_low", "published_high", "unit", "source", "note")
+_COMMON = ("published", "published_low", "published_high", "unit", "source", "note", "price_year")
 
 DerivedRaw = str | float | DerivedSpec
 
@@ -97,14 +107,19 @@ def build_model(raw: Mapping[str, Any], *, path: str = "<string>", sha256: str =
         raise ctx.error("", f"a model file is a table of keys, got {type(raw).__name__}")
     spec = _structure(raw, ctx)
     settings = Settings(**spec.model.model_dump())
+    perspectives = check_declarations(spec, ctx, _suggest)
+    pops, pop_units = _populations(spec, ctx)
     base_parts = _Parts(
         settings=settings,
-        populations=dict(spec.populations),
+        populations=pops,
         parameters={
             n: _parameter(n, b, ctx, f"parameters.{n}") for n, b in spec.parameters.items()
         },
         derived={n: _derived(n, d, ctx, f"derived.{n}") for n, d in spec.derived.items()},
         items=[_item(it, ctx, f"items[{i}] ({it.name!r})") for i, it in enumerate(spec.items)],
+        pop_units=pop_units,
+        raw_params={n: dict(b) for n, b in spec.parameters.items()},
+        item_specs={it.name: it for it in spec.items},
     )
     scenarios = {
         "base": _finish("base", "the model as written", base_parts, spec.correlations, ctx)
@@ -125,6 +140,7 @@ def build_model(raw: Mapping[str, Any], *, path: str = "<string>", sha256: str =
         scenarios[name] = _finish(name, sspec.description, parts[name], spec.correlations, ctx)
         _check_overrides_used(name, sspec, scenarios[name], ctx)
     scenarios = {n: scenarios[n] for n in ("base", *spec.scenarios)}  # file order
+    scenarios, conversions = _declared_extras(scenarios, perspectives, pop_units, ctx)
     published = tuple(_published(spec, scenarios, ctx))
     pm = tuple(PmItem(p.name, p.side, p.note, p.source) for p in spec.pm)
     for w in ctx.warnings:
@@ -137,6 +153,8 @@ def build_model(raw: Mapping[str, Any], *, path: str = "<string>", sha256: str =
         pm=pm,
         published=published,
         warnings=tuple(ctx.warnings),
+        stakeholders=dict(spec.stakeholders),
+        price_conversions=conversions,
     )
 
 
@@ -149,6 +167,9 @@ def _structure(raw: Mapping[str, Any], ctx: _Ctx) -> FileSpec:
     except ValidationError as exc:
         errors = exc.errors()
         first = errors[0]
+        if first["loc"][-1:] == ("float",) and isinstance(first.get("input"), Mapping):
+            # a table where a number or a table is allowed: report the table's problem
+            first = next((e for e in errors if "PopulationSpec" in e["loc"]), first)
         key = _loc_key(first["loc"], raw)
         msg = _pydantic_message(first)
         more = f" (and {len(errors) - 1} more problem(s))" if len(errors) > 1 else ""
@@ -172,6 +193,8 @@ def _loc_key(loc: tuple[Any, ...], raw: Mapping[str, Any]) -> str:
             continue
         if p in ("str", "float", "int", "DerivedSpec", "function-after", "list[int]"):
             continue  # pydantic union-branch labels, not keys
+        if p == "PopulationSpec":
+            continue
         parts.append(("." if parts else "") + str(p))
         node = node.get(p) if isinstance(node, Mapping) else None
     return "".join(parts)
@@ -218,14 +241,14 @@ def _parameter(name: str, body: Mapping[str, Any], ctx: _Ctx, key: str) -> Param
     published = pub["published"]
     if published is None and dist.family == "fixed":
         published = dist.mean()
-    if published is None and dist.family != "posterior":
-        raise ctx.error(
-            f"{key}.published",
-            "is required: the value the study used (replication mode puts the parameter there)",
-        )
     for k, v in pub.items():
         if v is not None:
             _check_support(dist, v, ctx, f"{key}.{k}")
+    defaulted = published is None and dist.family != "posterior"
+    if defaulted:
+        published, low, high = _published_defaults(dist, family_spec)
+        pub["published_low"] = pub["published_low"] if pub["published_low"] is not None else low
+        pub["published_high"] = pub["published_high"] if pub["published_high"] is not None else high
     unit = body.get("unit")
     if unit is not None:
         _unit(unit, ctx, f"{key}.unit")
@@ -238,7 +261,39 @@ def _parameter(name: str, body: Mapping[str, Any], ctx: _Ctx, key: str) -> Param
         unit,
         body["source"],
         body.get("note", ""),
+        published_default=defaulted,
+        price_year=_price_year(body, unit, ctx, key),
     )
+
+
+def _published_defaults(
+    dist: Distribution, family_spec: Mapping[str, Any]
+) -> tuple[float, float | None, float | None]:
+    """Replication values of an input without ``published``: for an effect size the
+    conversion of its point estimate and of its CI bounds (low, high), as a study
+    converts them; otherwise the distribution's mean (no low/high)."""
+    if isinstance(dist, EffectSize):
+        return dist.published_defaults({k: v for k, v in family_spec.items() if k != "dist"})
+    return float(dist.mean()), None, None
+
+
+def _price_year(body: Mapping[str, Any], unit: str | None, ctx: _Ctx, key: str) -> int | None:
+    """The input's own ``price_year`` (checked against the shipped CPI and its unit)."""
+    if "price_year" not in body:
+        return None
+    y = body["price_year"]
+    if isinstance(y, bool) or not isinstance(y, int):
+        raise ctx.error(f"{key}.price_year", f"must be a year (an integer), got {y!r}")
+    try:
+        price_factor(y, y)
+    except ValueError as exc:
+        raise ctx.error(f"{key}.price_year", str(exc)) from None
+    if unit is not None and not any(d == "eur" for d, _ in parse_unit(unit).dims):
+        raise ctx.error(
+            f"{key}.price_year",
+            f"only an amount of money has a price year; this input's unit is {unit!r}",
+        )
+    return y
 
 
 def _opt_number(body: Mapping[str, Any], k: str, ctx: _Ctx, key: str) -> float | None:
@@ -320,17 +375,74 @@ class _Parts:
         parameters: dict[str, Parameter],
         derived: dict[str, Derived],
         items: list[Item],
+        pop_units: dict[str, str] | None = None,
+        raw_params: dict[str, dict[str, Any]] | None = None,
+        item_specs: dict[str, ItemSpec] | None = None,
     ) -> None:
         self.settings = settings
         self.populations = populations
         self.parameters = parameters
         self.derived = derived
         self.items = items
+        self.pop_units = pop_units or {}
+        self.raw_params = raw_params or {}  # as written, for change_parameters
+        self.item_specs = item_specs or {}  # as written, for change_items
+
+
+def _populations(spec: FileSpec, ctx: _Ctx) -> tuple[dict[str, float], dict[str, str]]:
+    """Values and units of ``[populations]`` (a number, or a table with ``value``/``unit``)."""
+    values: dict[str, float] = {}
+    units: dict[str, str] = {}
+    for n, v in spec.populations.items():
+        if isinstance(v, PopulationSpec):
+            values[n] = v.value
+            if v.unit is not None:
+                _unit(v.unit, ctx, f"populations.{n}.unit")
+                units[n] = v.unit
+        else:
+            values[n] = v
+    return values, units
+
+
+def _declared_extras(
+    scenarios: dict[str, Scenario],
+    perspectives: tuple[Any, ...],
+    pop_units: dict[str, str],
+    ctx: _Ctx,
+) -> tuple[dict[str, Scenario], tuple[PriceConversion, ...]]:
+    """Perspectives and population units on every scenario; inputs with their own price
+    year converted to the model's (:mod:`mkba_sim.model.prices`)."""
+    out: dict[str, Scenario] = {}
+    conversions: list[PriceConversion] = []
+    seen: set[tuple[str, int]] = set()
+    for name, sc in scenarios.items():
+        target = sc.settings.price_year
+        factors: dict[str, float] = {}
+        for pname, p in sc.parameters.items():
+            if p.price_year is None:
+                continue
+            try:
+                i_from, i_to = price_factor(p.price_year, target)
+            except ValueError as exc:
+                raise ctx.error("model.price_year", str(exc)) from None
+            factors[pname] = i_to / i_from
+            if (pname, id(p)) not in seen:
+                seen.add((pname, id(p)))
+                conversions.append(PriceConversion(pname, name, p.price_year, target, i_from, i_to))
+        if factors:
+            sc = replace(
+                sc,
+                derived=tuple(replace(d, expr=rescale_names(d.expr, factors)) for d in sc.derived),
+                items=tuple(replace(it, expr=rescale_names(it.expr, factors)) for it in sc.items),
+            )
+        out[name] = replace(sc, perspectives=perspectives, population_units=dict(pop_units))
+    return out, tuple(conversions)
 
 
 def _changes_nothing(s: ScenarioSpec) -> bool:
     """True for a scenario that only names its parent (and describes itself)."""
     changed = s.populations or s.parameters or s.derived or s.items or s.drop_items
+    changed = changed or s.change_items or s.change_parameters
     return not changed and all(v is None for v in s.model.model_dump().values())
 
 
@@ -387,10 +499,117 @@ def _override(parent: _Parts, s: ScenarioSpec, ctx: _Ctx, key: str) -> _Parts:
                 f"{key}.drop_items[{i}]", f"no item called {drop!r}{_suggest(drop, existing)}"
             )
     items = [it for it in items if it.name not in set(s.drop_items)]
+    item_specs = {n: v for n, v in parent.item_specs.items() if n not in set(s.drop_items)}
     for i, ispec in enumerate(s.items):
         new = _item(ispec, ctx, f"{key}.items[{i}] ({ispec.name!r})")
         items = [it for it in items if it.name != new.name] + [new]
-    return _Parts(replace(parent.settings, **overrides), populations, params, derived, items)
+        item_specs[ispec.name] = ispec
+    raw_params = {**parent.raw_params, **{n: dict(b) for n, b in s.parameters.items()}}
+    for n, change in s.change_parameters.items():
+        body = _changed_parameter(n, change, raw_params, ctx, f"{key}.change_parameters.{n}")
+        params[n] = _parameter(n, body, ctx, f"{key}.change_parameters.{n}")
+        raw_params[n] = body
+    for n, change in s.change_items.items():
+        ispec = _changed_item(n, change, item_specs, ctx, f"{key}.change_items.{n!r}")
+        new = _item(ispec, ctx, f"{key}.change_items.{n!r}")
+        items = [new if it.name == n else it for it in items]
+        item_specs[n] = ispec
+    return _Parts(
+        replace(parent.settings, **overrides),
+        populations,
+        params,
+        derived,
+        items,
+        pop_units=parent.pop_units,
+        raw_params=raw_params,
+        item_specs=item_specs,
+    )
+
+
+def _changed_parameter(
+    name: str,
+    change: Mapping[str, Any],
+    raw: Mapping[str, Mapping[str, Any]],
+    ctx: _Ctx,
+    key: str,
+) -> dict[str, Any]:
+    """The parameter ``name`` as written, with the keys of ``change`` set or replaced.
+
+    Keys of the parent's parametrisation that the change replaces by another
+    parametrisation of the same family (e.g. ``median`` for ``mu``) are dropped; a
+    changed ``dist`` starts from the common keys only (source, unit, note, ...).
+    """
+    if name not in raw:
+        raise ctx.error(
+            key,
+            f"no parameter called {name!r} to change{_suggest(name, raw)} "
+            "(change_parameters changes keys of an existing parameter; to add one, "
+            "use parameters)",
+        )
+    base = dict(raw[name])
+    family = change.get("dist", base.get("dist"))
+    allowed = set(_COMMON) | {"dist"} | _family_keys(family)
+    for k in change:
+        if k not in allowed:
+            raise ctx.error(
+                f"{key}.{k}",
+                f"unknown key for a {family} parameter{_suggest(k, sorted(allowed))} "
+                "(see docs/model-format.md)",
+            )
+    if "dist" in change and change["dist"] != base.get("dist"):
+        base = {k: v for k, v in base.items() if k in _COMMON}
+    else:
+        own = _family_keys(family)
+        if own and any(k in own for k in change):
+            # a new parametrisation replaces the old one; unchanged family keys that
+            # belong to the new one are kept (e.g. change only ``mean`` of mean/sd)
+            keep = _parametrisation_of(family, {**base, **change}, set(change))
+            base = {k: v for k, v in base.items() if k not in own or k in keep}
+    return {**base, **change}
+
+
+def _family_keys(family: Any) -> set[str]:
+    from mkba_sim.distributions.registry import FAMILIES
+
+    cls = FAMILIES.get(family) if isinstance(family, str) else None
+    return set() if cls is None else cls.allowed_keys()
+
+
+def _parametrisation_of(family: Any, merged: Mapping[str, Any], changed: set[str]) -> set[str]:
+    """Keys of the parametrisation of ``family`` that contains every changed family key
+    (the first such, in the family's order), plus the optional keys."""
+    from mkba_sim.distributions.registry import FAMILIES
+
+    cls = FAMILIES[family]
+    own_changed = changed & _family_keys(family)
+    optional = set(getattr(cls, "optional_keys", ()))
+    for p in cls.parametrisations:
+        if (own_changed - optional) <= set(p) and all(k in merged for k in p):
+            return set(p) | optional
+    return _family_keys(family)
+
+
+def _changed_item(
+    name: str, change: Mapping[str, Any], specs: Mapping[str, ItemSpec], ctx: _Ctx, key: str
+) -> ItemSpec:
+    """The item ``name`` as written, with the keys of ``change`` set or replaced."""
+    if name not in specs:
+        raise ctx.error(
+            key,
+            f"no item called {name!r} to change{_suggest(name, specs)} "
+            "(change_items changes keys of an existing item; to add one, use items)",
+        )
+    fields = [f for f in ItemSpec.model_fields if f != "name"]
+    for k in change:
+        if k not in fields:
+            hint = " (an item's name cannot be changed)" if k == "name" else ""
+            raise ctx.error(f"{key}.{k}", f"unknown item key{_suggest(k, fields)}{hint}")
+    try:
+        return ItemSpec.model_validate({**specs[name].model_dump(), **change})
+    except ValidationError as exc:
+        first = exc.errors()[0]
+        loc = ".".join(str(x) for x in first["loc"] if x not in ("str", "float", "int"))
+        raise ctx.error(f"{key}.{loc}", _pydantic_message(first)) from None
 
 
 def _finish(
@@ -507,7 +726,7 @@ def _unused_hint(used: Iterable[str], scenario: Scenario) -> list[str]:
 def _check_units(parts: _Parts, derived: list[Derived], ctx: _Ctx, where: str) -> None:
     units: dict[str, Unit | None] = {}
     for n in parts.populations:
-        units[n] = None
+        units[n] = population_unit(n, parts.pop_units.get(n))
     for n, p in parts.parameters.items():
         units[n] = parse_unit(p.unit) if p.unit is not None else None
     for d in derived:

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import math
 from collections.abc import Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any
 
 from mkba_sim.model.expressions import Node, evaluate, explain_non_finite, names
@@ -29,6 +29,8 @@ class Totals:
     bcr: Any
     stakeholders: dict[str, Any]
     years: dict[int, Any]
+    perspectives: dict[str, Any] = field(default_factory=dict)
+    per_participant: dict[str, Any] = field(default_factory=dict)
 
     def quantity(self, name: str) -> Any:
         """``net``, ``benefits``, ``costs``, ``bcr``, an item's PV or any name's value."""
@@ -47,7 +49,8 @@ def evaluate_scenario(scenario: Scenario, params: Mapping[str, Any]) -> Totals:
         env[d.name] = evaluate(d.expr, env)
     values = {it.name: evaluate(it.expr, env) for it in scenario.items}
     ledger = ledger_of(scenario)
-    out = evaluate_ledger(ledger, ledger_weights(scenario, ledger), list(values.values()))
+    part = env[ledger.participants] if ledger.participants is not None else None
+    out = evaluate_ledger(ledger, ledger_weights(scenario, ledger), list(values.values()), part)
     return Totals(
         env,
         values,
@@ -58,6 +61,8 @@ def evaluate_scenario(scenario: Scenario, params: Mapping[str, Any]) -> Totals:
         out["bcr"],
         out["stakeholders"],
         out["years"],
+        out["perspectives"],
+        out["per_participant"],
     )
 
 

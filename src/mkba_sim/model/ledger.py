@@ -19,7 +19,12 @@ numba kernel (whose source is emitted from the same :class:`Ledger` and whose ra
   of that stakeholder's items, in item order;
 * the **balance of year t** is the signed sum of ``value_k * factor_k(t)`` over the items
   listed in year *t*, with ``factor_k(t)`` the decay times discount factor of that year
-  (:meth:`~mkba_sim.model.Item.year_factors`); the years' balances add up to ``net``.
+  (:meth:`~mkba_sim.model.Item.year_factors`); the years' balances add up to ``net``;
+* a **perspective balance** (:mod:`mkba_sim.model.perspectives`) is the signed sum, in
+  item order, of the present values of the items of the perspective's stakeholders;
+* **per participant** (``[model] per_participant`` names a population *n*): benefits,
+  costs, net and each perspective balance divided by *n* (:func:`per_participant`),
+  *undefined* (NaN, like the ratio) when *n* ≤ 0.
 
 Non-finite policy (:data:`NON_FINITE_POLICIES`): a draw in which any derived quantity or
 item value is NaN or ±inf is an error by default (``"stop"``: the run stops naming the
@@ -54,6 +59,8 @@ __all__ = [
     "evaluate_ledger",
     "ledger_of",
     "ledger_weights",
+    "per_participant",
+    "per_participant_array",
 ]
 
 TOTALS = ("benefits", "costs", "net")
@@ -80,6 +87,26 @@ def bcr_array(benefits: Any, costs: Any) -> Any:
     return out if out.ndim else float(out)
 
 
+def per_participant(value: float, participants: float) -> float:
+    """``value / participants`` if ``participants > 0``, else NaN (undefined, as the ratio).
+
+    Written in plain Python so that the generated kernel compiles this very function.
+    """
+    if participants > 0.0:
+        return value / participants
+    return math.nan
+
+
+def per_participant_array(value: Any, participants: Any) -> Any:
+    """:func:`per_participant` element-wise for arrays (or scalars)."""
+    v = np.asarray(value, dtype=np.float64)
+    n = np.asarray(participants, dtype=np.float64)
+    positive = n > 0.0
+    with np.errstate(divide="ignore", invalid="ignore"):
+        out = np.where(positive, v / np.where(positive, n, 1.0), math.nan)
+    return out if out.ndim else float(out)
+
+
 @dataclass(frozen=True)
 class Balance:
     """A signed sum over items: ``terms`` are ``(item index, +1 or -1)`` in item order.
@@ -88,7 +115,7 @@ class Balance:
     balance (see :class:`LedgerWeights`); otherwise each term is the item's present value.
     """
 
-    kind: str  # "stakeholder" or "year"
+    kind: str  # "stakeholder", "year" or "perspective"
     name: str
     terms: tuple[tuple[int, int], ...]
 
@@ -101,6 +128,8 @@ class Ledger:
     is_benefit: tuple[bool, ...]
     stakeholders: tuple[Balance, ...]
     years: tuple[Balance, ...]
+    perspectives: tuple[Balance, ...] = ()
+    participants: str | None = None  # the population balances are divided by, if any
 
     @property
     def benefit_items(self) -> tuple[int, ...]:
@@ -153,11 +182,25 @@ def ledger_of(scenario: Scenario) -> Ledger:
         )
         for t in range(1, scenario.settings.horizon_years + 1)
     )
+    perspectives = tuple(
+        Balance(
+            "perspective",
+            p.name,
+            tuple(
+                (k, 1 if it.side == "benefit" else -1)
+                for k, it in enumerate(items)
+                if it.stakeholder in p.stakeholders
+            ),
+        )
+        for p in scenario.perspectives
+    )
     return Ledger(
         tuple(it.name for it in items),
         tuple(it.side == "benefit" for it in items),
         stakeholders,
         years,
+        perspectives,
+        scenario.settings.per_participant,
     )
 
 
@@ -172,13 +215,16 @@ def ledger_weights(scenario: Scenario, ledger: Ledger | None = None) -> LedgerWe
 
 
 def evaluate_ledger(
-    ledger: Ledger, weights: LedgerWeights, values: Sequence[Any]
+    ledger: Ledger, weights: LedgerWeights, values: Sequence[Any], participants: Any = None
 ) -> dict[str, Any]:
     """Every balance from the items' yearly ``values`` (scalars or arrays of draws).
 
     Returns a dict with ``pv`` (list per item), ``benefits``, ``costs``, ``net``, ``bcr``,
-    ``stakeholders`` (name -> balance) and ``years`` (year -> balance): the arithmetic of
-    the module docstring, operation for operation as the generated kernel does it.
+    ``stakeholders`` (name -> balance), ``years`` (year -> balance), ``perspectives``
+    (name -> balance) and ``per_participant`` (``benefits``/``costs``/``net`` and
+    ``perspectives`` divided by ``participants``, the value of the population
+    :attr:`Ledger.participants`; empty when there is none): the arithmetic of the module
+    docstring, operation for operation as the generated kernel does it.
     """
     pv = [np.multiply(v, weights.pv[k]) for k, v in enumerate(values)]
     benefits: Any = 0.0
@@ -203,12 +249,29 @@ def evaluate_ledger(
             acc = acc + term if sign > 0 else acc - term
             m += 1
         years[int(bal.name)] = acc
+    perspectives: dict[str, Any] = {}
+    for bal in ledger.perspectives:
+        acc = 0.0
+        for k, sign in bal.terms:
+            acc = acc + pv[k] if sign > 0 else acc - pv[k]
+        perspectives[bal.name] = acc
+    net = np.subtract(benefits, costs)
+    per: dict[str, Any] = {}
+    if ledger.participants is not None:
+        if participants is None:
+            raise ValueError(f"the value of population {ledger.participants!r} is needed")
+        div = per_participant_array
+        per = {"benefits": div(benefits, participants), "costs": div(costs, participants)}
+        per["net"] = div(net, participants)
+        per["perspectives"] = {k: div(v, participants) for k, v in perspectives.items()}
     return {
         "pv": pv,
         "benefits": benefits,
         "costs": costs,
-        "net": np.subtract(benefits, costs),
+        "net": net,
         "bcr": bcr_array(benefits, costs),
         "stakeholders": stakeholders,
         "years": years,
+        "perspectives": perspectives,
+        "per_participant": per,
     }

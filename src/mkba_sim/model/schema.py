@@ -14,7 +14,9 @@ __all__ = [
     "CorrelationSpec",
     "FileSpec",
     "ItemSpec",
+    "PerspectiveSpec",
     "PmSpec",
+    "PopulationSpec",
     "PublishedSpec",
     "ScenarioSpec",
     "SettingsOverride",
@@ -39,6 +41,7 @@ class SettingsSpec(_Strict):
     non_finite: Literal["stop", "drop"] = "stop"
     source: str = ""
     notes: str = ""
+    per_participant: str | None = Field(default=None, min_length=1)
 
 
 class SettingsOverride(_Strict):
@@ -111,13 +114,33 @@ class ScenarioSpec(_Strict):
     derived: dict[str, str | Number | DerivedSpec] = {}
     drop_items: list[str] = []
     items: list[ItemSpec] = []
+    change_items: dict[str, dict[str, Any]] = {}
+    change_parameters: dict[str, dict[str, Any]] = {}
+
+
+class PopulationSpec(_Strict):
+    """A ``[populations]`` entry written as a table (value with its unit)."""
+
+    value: Number
+    unit: str | None = None
+    source: str = ""
+    note: str = ""
+
+
+class PerspectiveSpec(_Strict):
+    """``[perspectives.NAME]``: a named group of stakeholders with its own balance."""
+
+    stakeholders: list[str] = Field(min_length=1)
+    description: str = ""
 
 
 class FileSpec(_Strict):
     """A whole model file."""
 
     model: SettingsSpec
-    populations: dict[str, Number] = {}
+    populations: dict[str, Number | PopulationSpec] = {}
+    stakeholders: dict[str, str] = {}
+    perspectives: dict[str, PerspectiveSpec] = {}
     parameters: dict[str, dict[str, Any]] = {}
     derived: dict[str, str | Number | DerivedSpec] = {}
     items: list[ItemSpec] = Field(min_length=1)

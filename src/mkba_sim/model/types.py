@@ -8,6 +8,8 @@ import numpy as np
 
 from mkba_sim.distributions import Distribution
 from mkba_sim.model.expressions import Node
+from mkba_sim.model.perspectives import Perspective
+from mkba_sim.model.prices import PriceConversion
 
 __all__ = [
     "Correlation",
@@ -34,6 +36,7 @@ class Settings:
     non_finite: str = "stop"  # see mkba_sim.model.ledger: "stop" or "drop"
     source: str = ""
     notes: str = ""
+    per_participant: str | None = None  # a population: balances are also shown per member
 
 
 @dataclass(frozen=True)
@@ -48,6 +51,8 @@ class Parameter:
     unit: str | None
     source: str
     note: str = ""
+    published_default: bool = False  # True: no published value; the point estimate is used
+    price_year: int | None = None  # the input's own price year, when it states one
 
     def published_value(self, column: str = "central") -> float | None:
         """The study's value in ``column`` (central, low or high)."""
@@ -151,6 +156,8 @@ class Scenario:
     derived: tuple[Derived, ...]  # in dependency order
     items: tuple[Item, ...]
     correlations: tuple[Correlation, ...] = ()
+    perspectives: tuple[Perspective, ...] = ()  # named groups of stakeholders
+    population_units: dict[str, str] = field(default_factory=dict)  # population -> unit
 
     def item(self, name: str) -> Item:
         """The item called ``name``."""
@@ -172,6 +179,10 @@ class Model:
     published: tuple[PublishedFigure, ...] = ()
     warnings: tuple[str, ...] = ()
     """Problems that do not stop the model (e.g. a scenario setting nothing uses)."""
+    stakeholders: dict[str, str] = field(default_factory=dict)
+    """Declared stakeholders (``[stakeholders]``: name -> description); empty if none."""
+    price_conversions: tuple[PriceConversion, ...] = ()
+    """Inputs stated in another price year, converted with the CPI (:mod:`.prices`)."""
 
     @property
     def base(self) -> Scenario:

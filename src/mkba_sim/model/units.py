@@ -2,11 +2,21 @@
 
 Units are products of named dimensions with integer exponents, written like
 ``"EUR/year"``, ``"EUR/(person*month)"``, ``"offences/year"`` or ``"1"``. Names are
-compared case-insensitively with a plural ``s`` removed (``days`` = ``day``). A unit
-left out is *unknown* and never causes an error; a literal number adapts to what it is
-added to. Checked: both sides of ``+``/``-`` and the arguments of ``min``/``max`` must
-agree; ``exp``/``log`` need a dimensionless argument; an item must come out as money
-(or money per year).
+compared case-insensitively with a plural ``s`` removed (``days`` = ``day``) and
+``euro``/``€`` read as ``EUR``. A unit left out is *unknown* and never causes an error;
+a literal number adapts to what it is added to. Checked: both sides of ``+``/``-`` and
+the arguments of ``min``/``max`` must agree; ``exp``/``log`` need a dimensionless
+argument; an item must come out as money (or money per year).
+
+The grammar (``docs/model-format.md``, "Units")::
+
+    unit    = "1" | product [ "/" factor ]* | product "/" "(" product ")"
+    product = factor { "*" factor }
+    factor  = NAME [ "^" INTEGER ]
+    NAME    = a letter or € or _, then letters, digits, _ or -
+
+Spaces are allowed only around ``*``, ``/`` and parentheses: ``"euro per event"`` is an
+error (write ``"EUR/event"``), not the single name ``europerevent``.
 """
 
 from __future__ import annotations
@@ -17,10 +27,12 @@ from dataclasses import dataclass
 
 from mkba_sim.model.expressions import BinOp, Call, Neg, Node, Num, Ref, fold
 
-__all__ = ["LITERAL", "Unit", "UnitError", "infer_unit", "parse_unit"]
+__all__ = ["LITERAL", "Unit", "UnitError", "infer_unit", "parse_unit", "population_unit"]
 
 _DIMENSIONLESS = {"", "1", "-", "fraction", "share", "probability", "ratio"}
-_TOKEN = re.compile(r"^[A-Za-z_€][A-Za-z_€\-]*(\^-?\d+)?$")
+_TOKEN = re.compile(r"^[A-Za-z_€][A-Za-z0-9_€\-]*(\^-?\d+)?$")
+_SPACED = re.compile(r"[A-Za-z0-9_€)\-]\s+[A-Za-z0-9_€(]")  # two words with only a space between
+_MONEY = {"€", "euro", "euros"}
 
 
 class UnitError(ValueError):
@@ -70,7 +82,7 @@ def _combine(a: Unit, b: Unit, sign: int) -> Unit:
 
 def _normalise(name: str) -> str:
     n = name.lower()
-    if n == "€":
+    if n in _MONEY:
         return "eur"
     if len(n) > 3 and n.endswith("s") and not n.endswith("ss"):
         n = n[:-1]
@@ -82,6 +94,11 @@ def parse_unit(text: str) -> Unit:
     t = text.strip()
     if t.lower() in _DIMENSIONLESS:
         return Unit()
+    if _SPACED.search(t):
+        raise UnitError(
+            f"cannot read unit {text!r}: words must be joined by '*' or '/' "
+            "(write 'per' as '/', e.g. 'EUR/event' or 'EUR/(client*year)')"
+        )
     t = t.replace(" ", "")
     if t.count("/") > 1 and "(" not in t:
         parts = t.split("/")
@@ -102,6 +119,17 @@ def parse_unit(text: str) -> Unit:
             name, _, exp = tok.partition("^")
             unit = _combine(unit, Unit(((_normalise(name), sign * int(exp or 1)),)), 1)
     return unit
+
+
+def population_unit(name: str, declared: str | None = None) -> Unit:
+    """The unit of a population: its declared ``unit``, else its own name in the singular.
+
+    A population counts something, so it carries that thing as its unit: ``clients = 69``
+    is 69 ``client``; ``EUR/client × clients`` is EUR, while ``EUR/event × clients`` is
+    ``EUR*client/event`` and no ledger item can be that. A population counting another
+    kind of thing says so: ``cohort = { value = 69, unit = "client" }``.
+    """
+    return parse_unit(declared if declared is not None else name)
 
 
 def _same(a: UnitLike, b: UnitLike, what: str) -> UnitLike:

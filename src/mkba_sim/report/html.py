@@ -25,6 +25,7 @@ import numpy as np
 
 from mkba_sim.analysis.replication import ReplicationRow
 from mkba_sim.model import Model
+from mkba_sim.model.prices import CPI_SOURCE
 from mkba_sim.report.locale import Formatter, texts, verdict
 from mkba_sim.results import Result
 
@@ -77,6 +78,8 @@ def _published_value(p: Any, fmt: Formatter) -> str:
     text = fmt.value(p.published)
     if p.published_low is not None or p.published_high is not None:
         text += f" ({fmt.value(p.published_low)} – {fmt.value(p.published_high)})"
+    if getattr(p, "published_default", False):
+        text += " *"
     return text
 
 
@@ -141,6 +144,8 @@ def _scenario_block(
         "study": [],
         "items": [],
         "stakeholders": [],
+        "perspectives": [],
+        "per_participant": None,
         "figures": {},
     }
     for q, label, money in (
@@ -188,6 +193,29 @@ def _scenario_block(
                 "p_text": fmt.pct(v["p_positive"]),
             }
         )
+    for k, v in (s.get("perspectives") or {}).items():
+        block["perspectives"].append(
+            {
+                "name": k,
+                "members": ", ".join(v["stakeholders"]),
+                "mean": v["mean"],
+                "mean_text": fmt.money(v["mean"]),
+                "interval_text": fmt.interval(v["interval90"]),
+                "p_text": fmt.pct(v["p_positive"]),
+            }
+        )
+    per = s.get("per_participant")
+    if per:
+        block["per_participant"] = {
+            "population": per["population"],
+            "n": fmt.number(per["participants"]) if per["participants"] is not None else "",
+            "benefits_text": fmt.money(per["benefits"]["mean"]),
+            "costs_text": fmt.money(per["costs"]["mean"]),
+            "net_text": fmt.money(per["net"]["mean"]),
+            "net": per["net"]["mean"],
+            "interval_text": fmt.interval(per["net"]["interval90"]),
+            "p_text": fmt.pct(per["net"]["p_positive"]),
+        }
     if with_figures:
         figs = block["figures"]
         net_pub = pub.get("net", {})
@@ -388,6 +416,20 @@ def render_html(
             else None
         ),
         "assumptions": _assumption_rows(base_params, fmt),
+        "price_conversions": [
+            {
+                "name": c.parameter,
+                "scenario": c.scenario,
+                "from": str(c.from_year),
+                "factor": f"{c.factor:.4f}",
+                "cpi": f"{c.index_to:.2f} / {c.index_from:.2f}",
+            }
+            for c in model.price_conversions
+            if c.scenario in names or c.scenario == "base"
+        ],
+        "price_year": model.settings.price_year,
+        "has_default": any(getattr(p, "published_default", False) for p in base_params.values()),
+        "cpi_source": CPI_SOURCE,
         "changes": changes,
         "notes": model.settings.notes.strip(),
         "source": model.settings.source,

@@ -42,6 +42,8 @@ def run_tables(result: Result) -> list[Table]:
     doc = result.to_dict()
     summary = []
     stake = []
+    persp = []
+    per = []
     for name, s in doc["scenarios"].items():
         lo, hi = s["net"]["interval90"]
         summary.append(
@@ -58,6 +60,49 @@ def run_tables(result: Result) -> list[Table]:
         )
         for k, v in s["stakeholders"].items():
             stake.append((name, k, v["mean"], *v["interval90"], v["p_positive"]))
+        for k, v in (s.get("perspectives") or {}).items():
+            persp.append((name, k, v["mean"], *v["interval90"], v["p_positive"]))
+        pp = s.get("per_participant")
+        if pp:
+            per.append(
+                (
+                    name,
+                    pp["participants"],
+                    pp["benefits"]["mean"],
+                    pp["costs"]["mean"],
+                    pp["net"]["mean"],
+                    *pp["net"]["interval90"],
+                    pp["net"]["p_positive"],
+                )
+            )
+    extra = []
+    if persp:
+        extra.append(
+            Table(
+                "perspectives",
+                ("scenario", "perspective", "mean", "p05", "p95", "p_positive"),
+                ("text", "text", "money", "money", "money", "p"),
+                tuple(persp),
+            )
+        )
+    if per:
+        extra.append(
+            Table(
+                "per_participant",
+                (
+                    "scenario",
+                    "participants",
+                    "benefits",
+                    "costs",
+                    "net",
+                    "net_p05",
+                    "net_p95",
+                    "p_net_positive",
+                ),
+                ("text", "g", "money", "money", "money", "money", "money", "p"),
+                tuple(per),
+            )
+        )
     return [
         Table(
             "summary",
@@ -80,6 +125,7 @@ def run_tables(result: Result) -> list[Table]:
             ("text", "text", "money", "money", "money", "p"),
             tuple(stake),
         ),
+        *extra,
     ]
 
 
@@ -146,6 +192,18 @@ def analysis_tables(analysis: AnalysisResult) -> list[Table]:
             ),
         )
     )
+    if d.get("perspectives"):
+        out.append(
+            Table(
+                "perspectives",
+                ("perspective", "mean", "p05", "p95", "p_positive"),
+                ("text", "money", "money", "money", "p"),
+                tuple(
+                    (k, v["mean"], *v["interval90"], v["p_positive"])
+                    for k, v in d["perspectives"].items()
+                ),
+            )
+        )
     if d["evsi"]["available"]:  # the value of a follow-up study per size (EVSI, ENBS)
         out.append(
             Table(

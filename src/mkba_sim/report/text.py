@@ -6,14 +6,20 @@ import math
 from collections.abc import Mapping, Sequence
 from typing import TYPE_CHECKING, Any
 
-from mkba_sim.analysis.replication import ReplicationRow
+from mkba_sim.analysis.replication import BaseCase, ReplicationRow
 from mkba_sim.model import Model
 from mkba_sim.results import Result
 
 if TYPE_CHECKING:
     from mkba_sim.analysis.decision import AnalysisResult
 
-__all__ = ["analysis_summary", "fmt_number", "replication_table", "run_summary"]
+__all__ = [
+    "analysis_summary",
+    "base_case_table",
+    "fmt_number",
+    "replication_table",
+    "run_summary",
+]
 
 
 def fmt_number(x: float, decimals: int = 0) -> str:
@@ -31,8 +37,83 @@ def fmt_number(x: float, decimals: int = 0) -> str:
     return text
 
 
+def base_case_table(model: Model, cases: Sequence[BaseCase]) -> str:
+    """The deterministic base case of each scenario: every item and total, the balances
+    per stakeholder and perspective, per participant, and the inputs' price conversions."""
+    cur = model.settings.currency
+    out = [
+        f"Deterministic base case of {model.title!r} ({model.path}): every input at its "
+        f"published value, prices {model.settings.price_year} {cur}",
+    ]
+    for c in cases:
+        out += ["", f"Scenario {c.scenario}"]
+        if c.missing:
+            out.append(f"  not evaluated: {c.missing}")
+            continue
+        rows = [
+            (("+ " if side == "benefit" else "- ") + name, holder, fmt_number(v), fmt_number(pv))
+            for name, side, holder, v, pv in c.items
+        ]
+        rows += [
+            ("benefits", "", "", fmt_number(c.benefits)),
+            ("costs", "", "", fmt_number(c.costs)),
+            ("net", "", "", fmt_number(c.net)),
+            ("benefit-cost ratio", "", "", fmt_number(c.bcr, 2)),
+        ]
+        head = ("item", "stakeholder", "value per year", "present value")
+        out += ["  " + line for line in _table(head, rows, {2, 3})]
+        for title, balances in (
+            ("stakeholder", c.stakeholders),
+            ("perspective", c.perspectives),
+        ):
+            if balances:
+                out.append(
+                    f"  per {title}: "
+                    + "; ".join(f"{k} {fmt_number(v)}" for k, v in balances.items())
+                )
+        if c.per_participant:
+            pop = model.settings.per_participant
+            out.append(
+                f"  per participant ({pop}): "
+                + "; ".join(f"{k} {fmt_number(v)}" for k, v in c.per_participant.items())
+            )
+        if c.point_estimates:
+            out.append(
+                "  no published value, at the point estimate: " + ", ".join(c.point_estimates)
+            )
+    if model.price_conversions:
+        from mkba_sim.model.prices import CPI_SOURCE, cpi_table
+
+        out += ["", f"Price years converted to {model.settings.price_year} ({CPI_SOURCE}):"]
+        shown = {c.scenario for c in cases} | {"base"}
+        status = {y: st for y, (_, st) in cpi_table().items()}
+        out += [
+            f"  {c.parameter} ({c.scenario}): {c.from_year} prices x CPI {c.index_to:.2f} / "
+            f"{c.index_from:.2f} = x {c.factor:.4f}"
+            + (
+                " (provisional index)"
+                if "provisional" in (status[c.from_year], status[c.to_year])
+                else ""
+            )
+            for c in model.price_conversions
+            if c.scenario in shown
+        ]
+    return "\n".join(out)
+
+
 def replication_table(model: Model, rows: Sequence[ReplicationRow]) -> str:
-    """Published figures beside the model's, with the difference, one row per figure."""
+    """Published figures beside the model's, with the difference, one row per figure.
+
+    Without published figures it says so in one line (no empty table, no "0 of 0")."""
+    if not rows:
+        out = [
+            f"No published figures to compare for {model.title!r} ({model.path}): "
+            "the model has no [[published]] entries for these scenarios."
+        ]
+        if model.pm:
+            out += ["", "Not monetised (PM):"]
+            out += [f"- {p.name} ({p.side}): {p.note}" for p in model.pm]
+        return "\n".join(out)
     head = ("scenario", "quantity", "column", "published", "model", "difference", "source")
     body = [
         (
@@ -159,12 +240,56 @@ def run_summary(result: Result) -> str:
                     f"    {k:<{width}} {fmt_number(v['mean']):>14}  "
                     f"{_interval(v['interval90']):<28} {v['p_positive']:.1%}"
                 )
+        out += _perspective_lines(s)
         out.append("")
     if doc["pm"]:
         out.append("Not monetised (PM): " + "; ".join(p["name"] for p in doc["pm"]))
     out += [_posterior_line(p) for p in doc["posteriors"]]
     out.append(f"Quantiles: {run['quantile_method']}. {run['draws_per_second']:,.0f} draws/s.")
     return "\n".join(out)
+
+
+def _pct_or_na(p: float | None) -> str:
+    return "n/a" if p is None else f"{p:.1%}"
+
+
+def _perspective_lines(s: dict[str, Any]) -> list[str]:
+    """Perspective balances and per-participant results of one scenario's summary."""
+    out: list[str] = []
+    persp = s.get("perspectives") or {}
+    if persp:
+        out.append("  balance per perspective (mean, 90% interval, P(> 0)):")
+        width = max(len(k) for k in persp)
+        for k, v in persp.items():
+            out.append(
+                f"    {k:<{width}} {fmt_number(v['mean']) if v['mean'] is not None else 'n/a':>14}"
+                f"  {_interval(v['interval90']):<28} {_pct_or_na(v['p_positive'])}"
+                f"  ({', '.join(v['stakeholders'])})"
+            )
+    per = s.get("per_participant")
+    if per:
+        n = per["participants"]
+        shown = f"{fmt_number(n, 0 if n is None or float(n).is_integer() else 2)}" if n else "0"
+        out.append(f"  per participant ({per['population']}, n = {shown}):")
+        net = per["net"]
+        if net["mean"] is None:
+            out.append("    undefined: the number of participants is 0")
+            return out
+        out.append(
+            f"    net                mean {fmt_number(net['mean'])}; 90% interval "
+            f"{_interval(net['interval90'])}; P(> 0) {_pct_or_na(net['p_positive'])}"
+        )
+        out.append(
+            f"    benefits / costs   {fmt_number(per['benefits']['mean'])} / "
+            f"{fmt_number(per['costs']['mean'])}"
+        )
+        width = max((len(k) for k in per.get("perspectives", {})), default=0)
+        for k, v in per.get("perspectives", {}).items():
+            out.append(
+                f"    {k:<{width}} {fmt_number(v['mean']):>14}  "
+                f"{_interval(v['interval90']):<28} {_pct_or_na(v['p_positive'])}"
+            )
+    return out
 
 
 def _table(head: Sequence[str], rows: Sequence[Sequence[str]], right: set[int]) -> list[str]:
@@ -291,6 +416,18 @@ def analysis_summary(result: AnalysisResult) -> str:
         for k, v in d["stakeholders"].items()
     ]
     out += _table(("stakeholder", "mean", "90% interval", "P(> 0)"), rows, {1})
+    if d.get("perspectives"):
+        out += ["", "Balance per perspective (mean, 90% interval, P(> 0)):"]
+        rows = [
+            (
+                k,
+                _n(v["mean"]),
+                f"[{_n(v['interval90'][0])}, {_n(v['interval90'][1])}]",
+                _pct(v["p_positive"]),
+            )
+            for k, v in d["perspectives"].items()
+        ]
+        out += _table(("perspective", "mean", "90% interval", "P(> 0)"), rows, {1})
     return "\n".join(out)
 
 
