@@ -25,7 +25,19 @@ from pathlib import Path
 from types import ModuleType
 
 from mkba_sim.engine.plan import Plan
-from mkba_sim.model.expressions import BinOp, Call, Neg, Node, Num, Ref, fold
+from mkba_sim.model.expressions import (
+    FUNCTION_DEFS,
+    BinOp,
+    Call,
+    Compare,
+    Logic,
+    Neg,
+    Node,
+    Not,
+    Num,
+    Ref,
+    fold,
+)
 
 __all__ = ["emit", "kernel_key", "kernel_source", "load_kernel"]
 
@@ -67,16 +79,25 @@ def emit(node: Node, slot: dict[str, str], const: dict[int, str]) -> str:
             if g < 2 and lg == g:
                 return f"{left} {n.op} {right}", g  # continue a flat left-grouped chain
             return f"{_close(left, lg)} {n.op} {right}", g if g < 2 else -1
-        assert isinstance(n, Call)
         args = [_close(src, grp) for src, grp in kids]
+        if isinstance(n, Compare):
+            return f"({args[0]} {n.op} {args[1]})", -1
+        if isinstance(n, Logic):
+            return "(" + f" {n.op} ".join(args) + ")", -1
+        if isinstance(n, Not):
+            return f"(not {args[0]})", -1
+        assert isinstance(n, Call)
+        if n.func == "where":
+            return f"({args[1]} if {args[0]} else {args[2]})", -1
+        fname = FUNCTION_DEFS[n.func].kernel
         if n.func in ("min", "max"):
-            f = "fmin" if n.func == "min" else "fmax"
             acc = args[0]
             for x in args[1:]:
-                acc = f"{f}({acc}, {x})"
+                acc = f"{fname}({acc}, {x})"
             return acc, -1
-        fname = {"abs": "abs", "exp": "math.exp", "log": "flog", "sqrt": "fsqrt"}[n.func]
-        return f"{fname}({args[0]})", -1
+        if n.func == "round" and len(args) == 1:
+            args.append("0.0")
+        return f"{fname}({', '.join(args)})", -1
 
     def wrap(n: Node, kids: list[tuple[str, int]]) -> tuple[str, int]:
         src, grp = combine(n, kids)
@@ -202,7 +223,9 @@ import math
 import numpy as np
 from numba import njit
 
-from mkba_sim.kernels.exprfuncs import flog, fmax, fmin, fsqrt
+from mkba_sim.kernels.exprfuncs import (
+    fclip, fexpit, flog, flogit, fmax, fmin, fnormcdf, fnorminv, fround, fsqrt,
+)
 from mkba_sim.kernels.reduce import accumulate
 from mkba_sim.kernels.sampling import correlate, fill_params, fill_uniforms
 from mkba_sim.model.ledger import bcr
