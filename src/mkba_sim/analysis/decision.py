@@ -90,7 +90,7 @@ def uncertain_inputs(model: Model, scenario: str) -> list[Input]:
     """
     sc = model.scenarios[scenario]
     used: set[str] = set()
-    for expr in [d.expr for d in sc.derived] + [it.expr for it in sc.items]:
+    for expr in [d.expr for d in sc.derived] + [e for it in sc.items for e in it.expressions]:
         used |= names(expr)
     block_of: dict[str, str] = {}
     for i, block in enumerate(sc.correlations):

@@ -122,9 +122,12 @@ def check_finite(model: Model, scenario: str, totals: Totals, where: str) -> Non
     """Raise a :class:`ModelFileError` naming the first derived quantity or item that is
     NaN or ±inf in ``totals`` — the non-finite policy of :mod:`mkba_sim.model.ledger`
     applied to one evaluation — with the reason (e.g. "sqrt of a negative number")."""
-    values = {
+    values: dict[str, Any] = {
         **{k: float(v) for k, v in totals.names.items()},
-        **{k: float(v) for k, v in totals.item_values.items()},
+        **{
+            k: ({t: float(x) for t, x in v.items()} if isinstance(v, dict) else float(v))
+            for k, v in totals.item_values.items()
+        },
     }
     bad = first_non_finite(model.scenarios[scenario], values)
     if bad is not None:

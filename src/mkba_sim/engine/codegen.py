@@ -25,8 +25,10 @@ from pathlib import Path
 from types import ModuleType
 
 from mkba_sim.engine.plan import Plan
+from mkba_sim.model import Item
 from mkba_sim.model.expressions import (
     FUNCTION_DEFS,
+    YEAR,
     BinOp,
     Call,
     Compare,
@@ -151,6 +153,10 @@ def _scenario_body(plan: Plan, s: int, ind: str) -> list[str]:
     base = int(plan.item_ptr[s])
     for k, it in enumerate(sc.items):
         var = f"v{base + k}"
+        if it.per_year:
+            lines += _per_year_item(it, var, slot, const, ind)
+            checked += [f"{var}_{t}" for t in sorted(set(it.years))]
+            continue
         lines.append(f"{ind}{var} = {emit(it.expr, slot, const)}")
         checked.append(var)
     check = " + ".join(f"({v} - {v})" for v in checked) or "0.0"
@@ -158,9 +164,16 @@ def _scenario_body(plan: Plan, s: int, ind: str) -> list[str]:
     lines.append(f"{ind}if chk == 0.0:")
     inner = ind + "    "
     val: dict[tuple[str, str], str] = {}
+    index = led.year_term_index() if any(led.per_year) else {}
+    ybase = int(plan.year_ptr[s])
     for k, name in enumerate(led.items):
         g = base + k
-        lines.append(f"{inner}p{g} = v{g} * w{g}")
+        if led.is_per_year(k):
+            years = sorted(set(sc.items[k].years))
+            terms = [(f"(v{g}_{t} * yc{ybase + index[(k, t)]})", 1) for t in years]
+            lines.append(f"{inner}p{g} = {_signed_sum(terms)}")
+        else:
+            lines.append(f"{inner}p{g} = v{g} * w{g}")
         val[("item", name)] = f"p{g}"
     ben = [(f"p{base + k}", 1) for k in led.benefit_items]
     cost = [(f"p{base + k}", 1) for k in led.cost_items]
@@ -181,7 +194,8 @@ def _scenario_body(plan: Plan, s: int, ind: str) -> list[str]:
     for h, bal in enumerate(led.years):
         terms = []
         for k, sg in bal.terms:
-            terms.append((f"(v{base + k} * yc{m})", sg))
+            v = f"v{base + k}_{bal.name}" if led.is_per_year(k) else f"v{base + k}"
+            terms.append((f"({v} * yc{m})", sg))
             m += 1
         lines.append(f"{inner}y{s}_{h} = {_signed_sum(terms)}")
         val[("year", bal.name)] = f"y{s}_{h}"
@@ -196,6 +210,22 @@ def _scenario_body(plan: Plan, s: int, ind: str) -> list[str]:
         f"{ind}    if bad[b, {s}] < 0:",
         f"{ind}        bad[b, {s}] = i",
     ]
+    return lines
+
+
+def _per_year_item(
+    it: Item, var: str, slot: dict[str, str], const: dict[int, str], ind: str
+) -> list[str]:
+    """One variable per listed year, as :func:`mkba_sim.model.evaluate.evaluate_item`."""
+    lines = []
+    first = min(it.years)
+    if it.decay_expr is not None:
+        lines.append(f"{ind}{var}_dk = {emit(it.decay_expr, slot, const)}")
+    for t in sorted(set(it.years)):
+        src = emit(it.value_expr(t), {**slot, YEAR: repr(float(t))}, const)
+        if it.decay_expr is not None:
+            src = f"({src}) * (1.0 - {var}_dk) ** {float(t - first)!r}"
+        lines.append(f"{ind}{var}_{t} = {src}")
     return lines
 
 

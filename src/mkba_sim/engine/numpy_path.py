@@ -16,6 +16,7 @@ from scipy import special
 
 from mkba_sim.engine.plan import Numbers, Plan
 from mkba_sim.kernels import sampling as ks
+from mkba_sim.model.evaluate import evaluate_item
 from mkba_sim.model.expressions import evaluate
 from mkba_sim.model.ledger import LedgerWeights, evaluate_ledger
 
@@ -117,9 +118,15 @@ def scenario_values(
     for d in sc.derived:
         env[d.name] = evaluate(d.expr, env, consts)
         checked[f"derived.{d.name}"] = np.broadcast_to(env[d.name], (n,))
-    values = []
+    values: list[Any] = []
     for it in sc.items:
-        v = np.broadcast_to(evaluate(it.expr, env, consts), (n,))
+        got = evaluate_item(it, env, consts)
+        if isinstance(got, dict):
+            per = {t: np.broadcast_to(x, (n,)) for t, x in got.items()}
+            values.append(per)
+            checked.update({f"items.{it.name}@{t}": x for t, x in per.items()})
+            continue
+        v = np.broadcast_to(got, (n,))
         values.append(v)
         checked[f"items.{it.name}"] = v
     led = plan.ledgers[s]

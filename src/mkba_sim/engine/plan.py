@@ -255,7 +255,7 @@ def check_scenarios(model: Model, scenarios: tuple[str, ...] | None) -> tuple[st
 
 
 def _expressions(sc: Scenario) -> list[Node]:
-    return [d.expr for d in sc.derived] + [it.expr for it in sc.items]
+    return [d.expr for d in sc.derived] + [ex for it in sc.items for ex in it.expressions]
 
 
 def make_plan(model: Model, scenarios: tuple[str, ...] | None = None) -> Plan:

@@ -27,7 +27,14 @@ from mkba_sim.distributions import (
     parse_distribution,
 )
 from mkba_sim.errors import ModelFileError, ModelWarning
-from mkba_sim.model.expressions import FUNCTIONS, ExpressionError, Node, names, parse_expression
+from mkba_sim.model.expressions import (
+    FUNCTIONS,
+    YEAR,
+    ExpressionError,
+    Node,
+    names,
+    parse_expression,
+)
 from mkba_sim.model.schema import (
     CorrelationSpec,
     DerivedSpec,
@@ -196,7 +203,7 @@ def _check_name(name: str, ctx: _Ctx, key: str) -> None:
         raise ctx.error(
             key, f"{name!r} is not a valid name: use letters, digits and _ and start with a letter"
         )
-    if name in FUNCTIONS or name in RESERVED:
+    if name in FUNCTIONS or name in RESERVED or name == YEAR:
         raise ctx.error(key, f"{name!r} is reserved; choose another name")
 
 
@@ -294,16 +301,47 @@ def _derived(name: str, raw: DerivedRaw, ctx: _Ctx, key: str) -> Derived:
 def _item(spec: ItemSpec, ctx: _Ctx, key: str) -> Item:
     if spec.unit is not None:
         _unit(spec.unit, ctx, f"{key}.unit")
+    values: tuple[Node, ...] = ()
+    if isinstance(spec.value, list):
+        if len(spec.value) != len(spec.years):
+            raise ctx.error(
+                f"{key}.value",
+                f"gives {len(spec.value)} value(s) for {len(spec.years)} year(s) "
+                f"{spec.years}: give one value per listed year, or one value for all",
+            )
+        if len(set(spec.years)) != len(spec.years):
+            raise ctx.error(f"{key}.years", "a year is listed twice")
+        values = tuple(
+            _expr(v, ctx, f"{key}.value[{i}]") for i, v in enumerate(spec.value)
+        )
+        expr = values[0]
+    else:
+        expr = _expr(spec.value, ctx, f"{key}.value")
+    decay, decay_expr = 0.0, None
+    if isinstance(spec.decay, str):
+        decay_expr = _expr(spec.decay, ctx, f"{key}.decay")
+        if YEAR in names(decay_expr):
+            raise ctx.error(
+                f"{key}.decay",
+                "a decay is one rate for all years and cannot use 'year'; "
+                "write a per-year value instead",
+            )
+    else:
+        decay = spec.decay
+    uses_year = any(YEAR in names(v) for v in (values or (expr,)))
     return Item(
         spec.name,
         spec.side,
         spec.stakeholder,
-        _expr(spec.value, ctx, f"{key}.value"),
+        expr,
         tuple(spec.years),
-        spec.decay,
+        decay,
         spec.unit,
         spec.source,
         spec.note,
+        values,
+        decay_expr,
+        uses_year,
     )
 
 
@@ -423,10 +461,13 @@ def _finish(
         if it.name in item_names:
             raise ctx.error(key, f"two items are called {it.name!r}{where}")
         item_names.add(it.name)
-        for ref in sorted(ctx.names(it.expr) - known):
-            raise ctx.error(
-                f"{key}.value", f"refers to undefined name {ref!r}{where}{_suggest(ref, known)}"
-            )
+        for ex in it.expressions:
+            what = "decay" if ex is it.decay_expr else "value"
+            for ref in sorted(ctx.names(ex) - known - {YEAR}):
+                raise ctx.error(
+                    f"{key}.{what}",
+                    f"refers to undefined name {ref!r}{where}{_suggest(ref, known)}",
+                )
         bad = [y for y in it.years if not 1 <= y <= parts.settings.horizon_years]
         if bad:
             raise ctx.error(
@@ -457,6 +498,12 @@ def _order_derived(parts: _Parts, ctx: _Ctx, where: str) -> list[Derived]:
     graph: dict[str, set[str]] = {}
     for n, d in parts.derived.items():
         refs = ctx.names(d.expr)
+        if YEAR in refs:
+            raise ctx.error(
+                f"derived.{n}",
+                "'year' is only defined in item values (each listed year in turn); a "
+                "[derived] quantity has one value per draw: use 'year' in the item instead",
+            )
         for ref in sorted(refs):
             if ref not in known:
                 raise ctx.error(
@@ -476,7 +523,7 @@ def _order_derived(parts: _Parts, ctx: _Ctx, where: str) -> list[Derived]:
 def _used_names(scenario: Scenario, ctx: _Ctx) -> set[str]:
     """Names the ledger depends on, directly or through derived quantities."""
     deps = {d.name: ctx.names(d.expr) for d in scenario.derived}
-    todo = [n for it in scenario.items for n in ctx.names(it.expr)]
+    todo = [n for it in scenario.items for ex in it.expressions for n in ctx.names(ex)]
     used: set[str] = set()
     while todo:
         n = todo.pop()
@@ -529,10 +576,17 @@ def _check_units(parts: _Parts, derived: list[Derived], ctx: _Ctx, where: str) -
     per_year = money / parse_unit("year")
     for i, it in enumerate(parts.items):
         key = f"items[{i}] ({it.name!r})"
-        try:
-            got = infer_unit(it.expr, units)
-        except UnitError as exc:
-            raise ctx.error(f"{key}.value", f"unit mismatch: {exc}{where}") from None
+        if it.decay_expr is not None:
+            _check_decay_unit(it.decay_expr, units, ctx, f"{key}.decay", where)
+        got: Any = None
+        for ex in it.values or (it.expr,):
+            try:
+                got_ex = infer_unit(ex, units)
+                if got is not None and got_ex is not None:
+                    got_ex = infer_unit_same(got, got_ex)
+            except UnitError as exc:
+                raise ctx.error(f"{key}.value", f"unit mismatch: {exc}{where}") from None
+            got = got_ex
         if isinstance(got, Unit) and got not in (money, per_year):
             raise ctx.error(
                 f"{key}.value",
@@ -547,6 +601,24 @@ def _check_units(parts: _Parts, derived: list[Derived], ctx: _Ctx, where: str) -
                 )
             if isinstance(got, Unit) and got != declared:
                 raise ctx.error(f"{key}.unit", f"declared {declared} but the value gives {got}")
+
+
+def infer_unit_same(a: Any, b: Any) -> Any:
+    """The common unit of two years' values of one item (raises if they differ)."""
+    if isinstance(a, Unit) and isinstance(b, Unit) and a != b:
+        raise UnitError(f"the years' values have different units, {a} and {b}")
+    return b if isinstance(b, Unit) else a
+
+
+def _check_decay_unit(
+    expr: Node, units: Mapping[str, Unit | None], ctx: _Ctx, key: str, where: str
+) -> None:
+    try:
+        got = infer_unit(expr, units)
+    except UnitError as exc:
+        raise ctx.error(key, f"unit mismatch: {exc}{where}") from None
+    if isinstance(got, Unit) and got != Unit():
+        raise ctx.error(key, f"a decay rate is a fraction per year, not {got}{where}")
 
 
 def _correlation(

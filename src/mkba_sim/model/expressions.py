@@ -38,6 +38,7 @@ __all__ = [
     "Node",
     "Num",
     "Ref",
+    "YEAR",
     "evaluate",
     "explain_non_finite",
     "fold",
@@ -54,6 +55,10 @@ MAX_DEPTH = 60
 """Deepest nesting of parentheses, function calls, powers and unary minus."""
 MAX_TERMS = 1_000
 """Most operands in one flat chain of ``+ -`` (or of ``* /``); a chain is not nesting."""
+
+
+YEAR = "year"
+"""The name of the current year (1..horizon) in item values."""
 
 
 class ExpressionError(ValueError):
@@ -296,6 +301,13 @@ def _convert(node: ast.AST, depth: int) -> Node:
             "calls, powers and unary minus count; a flat chain of + - or * / does not): "
             "split it into [derived] quantities"
         )
+    if isinstance(node, ast.Compare | ast.BoolOp) or (
+        isinstance(node, ast.UnaryOp) and isinstance(node.op, ast.Not)
+    ):
+        raise ExpressionError(
+            "comparisons (< <= > >= == !=, and, or, not) are only allowed as the condition "
+            "of where(condition, a, b)"
+        )
     if isinstance(node, ast.Constant):
         v = node.value
         if isinstance(v, bool) or not isinstance(v, int | float):
@@ -313,13 +325,6 @@ def _convert(node: ast.AST, depth: int) -> Node:
         if isinstance(node.op, ast.UAdd):
             return _convert(node.operand, depth + 1)
         raise ExpressionError(f"operator {type(node.op).__name__} is not allowed")
-    if isinstance(node, ast.Compare | ast.BoolOp) or (
-        isinstance(node, ast.UnaryOp) and isinstance(node.op, ast.Not)
-    ):
-        raise ExpressionError(
-            "comparisons (< <= > >= == !=, and, or, not) are only allowed as the condition "
-            "of where(condition, a, b)"
-        )
     if isinstance(node, ast.Call):
         allowed = ", ".join(sorted(FUNCTIONS))
         if not isinstance(node.func, ast.Name):

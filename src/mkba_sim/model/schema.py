@@ -6,7 +6,7 @@ else (which tables exist, which keys they take, their types) is declared here.
 
 from __future__ import annotations
 
-from typing import Any, Literal
+from typing import Annotated, Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field
 
@@ -54,9 +54,9 @@ class ItemSpec(_Strict):
     name: str = Field(min_length=1)
     side: Literal["cost", "benefit"]
     stakeholder: str = Field(min_length=1)
-    value: str | Number
+    value: str | Number | list[str | Number]
     years: list[int] = Field(min_length=1)
-    decay: Number = Field(default=0.0, ge=0.0, lt=1.0)
+    decay: Annotated[Number, Field(ge=0.0, lt=1.0)] | str = 0.0
     unit: str | None = None
     source: str = ""
     note: str = ""
