@@ -25,6 +25,7 @@ from pathlib import Path
 from types import ModuleType
 
 from mkba_sim.engine.plan import Plan
+from mkba_sim.kernels.layout import EXPR
 from mkba_sim.model import Item
 from mkba_sim.model.expressions import (
     FUNCTION_DEFS,
@@ -135,15 +136,7 @@ def _scenario_body(plan: Plan, s: int, ind: str) -> list[str]:
     led = plan.ledgers[s]
     st = plan.stats
     lines = [f"{ind}# scenario {s}"]
-    slot: dict[str, str] = {}
-    const: dict[int, str] = {}
-    for name in sc.populations:
-        slot[name] = f"c{plan.pop_slot[(s, name)]}"
-    for name, j in plan.instance_of[sc.name].items():
-        slot[name] = f"pb[{j}, t]"
-    for (s2, node_id), c in plan.num_slot.items():
-        if s2 == s:
-            const[node_id] = f"c{c}"
+    slot, const = _scenario_slots(plan, s)
     checked = []
     for k, d in enumerate(sc.derived):
         var = f"d{s}_{k}"
@@ -229,12 +222,44 @@ def _per_year_item(
     return lines
 
 
+def _scenario_slots(plan: Plan, s: int) -> tuple[dict[str, str], dict[int, str]]:
+    """Variables of scenario ``s``'s populations and parameters, and of its constants."""
+    sc = plan.scenario(s)
+    slot = {name: f"c{plan.pop_slot[(s, name)]}" for name in sc.populations}
+    slot.update({name: f"pb[{j}, t]" for name, j in plan.instance_of[sc.name].items()})
+    const = {nid: f"c{c}" for (s2, nid), c in plan.num_slot.items() if s2 == s}
+    return slot, const
+
+
+def _dependent_body(plan: Plan, ind: str) -> list[str]:
+    """Per draw, parameters whose distribution keys are expressions, in dependency
+    order: ``pb[j, t] = dq_<kind>(uniform, arguments...)`` (``kernels.sampling``).
+
+    Guarded by the instance's code, which is data: an override that fixes such a
+    parameter (code FIXED) or gives it a distribution of its own leaves the value that
+    ``fill_params`` wrote.
+    """
+    lines = []
+    for j, s in plan.dependent:
+        dist = plan._params[j].dist
+        slot, const = _scenario_slots(plan, s)
+        args = [emit(a, slot, const) for a in dist.args]
+        if dist.kind == "fixed":
+            value = args[0]
+        else:
+            value = f"dq_{dist.kind}(ub[so{j}, t], {', '.join(args)})"
+        lines += [f"{ind}if cd{j} == {EXPR}:", f"{ind}    pb[{j}, t] = {value}"]
+    return lines
+
+
 def _const_loads(plan: Plan, ind: str) -> list[str]:
     """Every number the draw loop reads, loaded once into a local (a register or the
     stack), so the compiler need not reload it from its array on every draw."""
     lines = [f"{ind}c{c} = cst[{c}]" for c in range(plan.cst_default.shape[0])]
     lines += [f"{ind}w{g} = pv_weight[{g}]" for g in range(int(plan.item_ptr[-1]))]
     lines += [f"{ind}yc{m} = year_coef[{m}]" for m in range(int(plan.year_ptr[-1]))]
+    for j, _s in plan.dependent:
+        lines += [f"{ind}cd{j} = codes[{j}]", f"{ind}so{j} = stream_of[{j}]"]
     return lines
 
 
@@ -257,7 +282,10 @@ from mkba_sim.kernels.exprfuncs import (
     fclip, fexpit, flog, flogit, fmax, fmin, fnormcdf, fnorminv, fround, fsqrt,
 )
 from mkba_sim.kernels.reduce import accumulate
-from mkba_sim.kernels.sampling import correlate, fill_params, fill_uniforms
+from mkba_sim.kernels.sampling import (
+    correlate, fill_params, fill_uniforms, dq_lognormal, dq_lognormal_mean,
+    dq_lognormal_median, dq_normal, dq_poisson, dq_success_rate, dq_triangular, dq_uniform,
+)
 from mkba_sim.model.ledger import bcr
 
 ledger_bcr = njit(inline="always")(bcr)
@@ -329,7 +357,7 @@ def run_blocks(b0, b1, start, n, block, key, streams, design, corr_members, corr
 
 def kernel_source(plan: Plan) -> str:
     """The generated module's source for ``plan`` (structure only, no model numbers)."""
-    draw: list[str] = []
+    draw: list[str] = _dependent_body(plan, " " * 16)
     for s in range(len(plan.scenarios)):
         draw += _scenario_body(plan, s, " " * 16)
     return _TEMPLATE.format(

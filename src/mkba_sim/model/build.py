@@ -19,6 +19,8 @@ import numpy as np
 from pydantic import ValidationError
 
 from mkba_sim.distributions import (
+    FAMILIES,
+    Dependent,
     Discrete,
     Distribution,
     EffectSize,
@@ -26,7 +28,10 @@ from mkba_sim.distributions import (
     SpecError,
     parse_distribution,
 )
+from mkba_sim.distributions.dependent import keys_of, kind_of
+from mkba_sim.distributions.dependent import supported as supported_dependent
 from mkba_sim.errors import ModelFileError, ModelWarning
+from mkba_sim.model.dependent import dependency_graph, dependent_refs
 from mkba_sim.model.expressions import (
     FUNCTIONS,
     YEAR,
@@ -211,7 +216,10 @@ def _parameter(name: str, body: Mapping[str, Any], ctx: _Ctx, key: str) -> Param
     _check_name(name, ctx, key)
     family_spec = {k: v for k, v in body.items() if k not in _COMMON}
     try:
-        dist = parse_distribution(family_spec)
+        if _has_expression(family_spec):
+            dist = _dependent(family_spec, ctx, key)
+        else:
+            dist = parse_distribution(family_spec)
     except SpecError as exc:
         raise ctx.error(f"{key}.{exc.key}" if exc.key else key, exc.problem) from None
     for k in ("unit", "source", "note"):
@@ -225,7 +233,7 @@ def _parameter(name: str, body: Mapping[str, Any], ctx: _Ctx, key: str) -> Param
     published = pub["published"]
     if published is None and dist.family == "fixed":
         published = dist.mean()
-    if published is None and dist.family != "posterior":
+    if published is None and dist.family not in ("posterior", "dependent"):
         raise ctx.error(
             f"{key}.published",
             "is required: the value the study used (replication mode puts the parameter there)",
@@ -248,6 +256,53 @@ def _parameter(name: str, body: Mapping[str, Any], ctx: _Ctx, key: str) -> Param
     )
 
 
+_TEXT_KEYS = ("dist", "convert", "file", "model", "variable")
+
+
+def _has_expression(spec: Mapping[str, Any]) -> bool:
+    """True when a numeric key of a distribution is written as an expression (text)."""
+    return any(isinstance(v, str) for k, v in spec.items() if k not in _TEXT_KEYS)
+
+
+def _dependent(spec: Mapping[str, Any], ctx: _Ctx, key: str) -> Dependent:
+    """A distribution with expression-valued keys (see :mod:`mkba_sim.model.dependent`)."""
+    family = spec.get("dist")
+    cls = FAMILIES.get(family) if isinstance(family, str) else None
+    if cls is None:
+        return parse_distribution(spec)  # type: ignore[return-value]  # raises the usual error
+    rest = {k: v for k, v in spec.items() if k != "dist"}
+    chosen = cls.choose_parametrisation(rest)  # unknown or mixed keys: the usual errors
+    text = sorted(k for k, v in rest.items() if isinstance(v, str) and k not in _TEXT_KEYS)
+    if family == "effect_size":
+        if text != ["base_rate"]:
+            raise SpecError(
+                text[0] if text[0] != "base_rate" else text[-1],
+                "of an effect size only base_rate may be an expression (the estimate and "
+                "its interval are numbers from the study)",
+            )
+        if rest.get("convert") != "success_rate":
+            raise SpecError("base_rate", 'is only used with convert = "success_rate"')
+        es = parse_distribution({**spec, "base_rate": 0.5})
+        assert isinstance(es, EffectSize)
+        args = (
+            parse_expression(es.mu),
+            parse_expression(es.se),
+            _expr(rest["base_rate"], ctx, f"{key}.base_rate"),
+        )
+        return Dependent("success_rate", args, "effect_size")
+    kind = kind_of(str(family), tuple(chosen))
+    extra = set(rest) - set(chosen)
+    if kind is None or extra:
+        raise SpecError(
+            text[0],
+            f"cannot be an expression for dist = {family!r} written with "
+            f"{', '.join(sorted(rest))}: expressions are allowed in {supported_dependent()} "
+            "(other families tabulate their quantiles from numbers)",
+        )
+    args = tuple(_expr(rest[k], ctx, f"{key}.{k}") for k in keys_of(kind))
+    return Dependent(kind, args, str(family))
+
+
 def _opt_number(body: Mapping[str, Any], k: str, ctx: _Ctx, key: str) -> float | None:
     if k not in body:
         return None
@@ -267,7 +322,7 @@ def _finite(v: float) -> bool:
 
 
 def _check_support(dist: Distribution, value: float, ctx: _Ctx, key: str) -> None:
-    if isinstance(dist, Posterior | Discrete | EffectSize) or not dist.is_random:
+    if isinstance(dist, Posterior | Discrete | EffectSize | Dependent) or not dist.is_random:
         return
     lo, hi = dist.support()
     if not lo - 1e-12 * abs(lo) <= value <= hi + 1e-12 * abs(hi):
@@ -311,9 +366,7 @@ def _item(spec: ItemSpec, ctx: _Ctx, key: str) -> Item:
             )
         if len(set(spec.years)) != len(spec.years):
             raise ctx.error(f"{key}.years", "a year is listed twice")
-        values = tuple(
-            _expr(v, ctx, f"{key}.value[{i}]") for i, v in enumerate(spec.value)
-        )
+        values = tuple(_expr(v, ctx, f"{key}.value[{i}]") for i, v in enumerate(spec.value))
         expr = values[0]
     else:
         expr = _expr(spec.value, ctx, f"{key}.value")
@@ -454,6 +507,7 @@ def _finish(
                 raise ctx.error(f"{kind}.{n}", f"{n!r} is also defined in [{seen[n]}]{where}")
             seen[n] = kind
     derived = _order_derived(parts, ctx, where)
+    _check_dependent(parts, ctx, where)
     known = set(seen)
     item_names: set[str] = set()
     for i, it in enumerate(parts.items):
@@ -520,9 +574,58 @@ def _order_derived(parts: _Parts, ctx: _Ctx, where: str) -> list[Derived]:
     return [parts.derived[n] for n in order]
 
 
+def _check_dependent(parts: _Parts, ctx: _Ctx, where: str) -> None:
+    """Parameters with expression-valued keys: names they use exist, are populations or
+    parameters, and do not refer to each other in a circle (:mod:`graphlib`)."""
+    usable = set(parts.populations) | set(parts.parameters)
+    for n, p in parts.parameters.items():
+        if not isinstance(p.dist, Dependent):
+            continue
+        for k, arg in zip(keys_of(p.dist.kind), p.dist.args, strict=True):
+            _check_dependent_refs(n, k, ctx.names(arg), parts, usable, ctx, where)
+    graph = dependency_graph(parts.parameters)
+    try:
+        graphlib.TopologicalSorter(graph).prepare()
+    except graphlib.CycleError as exc:
+        cycle = _cycle(exc, list(parts.parameters))
+        raise ctx.error(
+            f"parameters.{cycle[0]}", f"circular reference: {' -> '.join(cycle)}{where}"
+        ) from None
+
+
+def _check_dependent_refs(
+    n: str,
+    k: str,
+    refs: Iterable[str],
+    parts: _Parts,
+    usable: set[str],
+    ctx: _Ctx,
+    where: str,
+) -> None:
+    for ref in sorted(refs):
+        if ref == YEAR:
+            raise ctx.error(
+                f"parameters.{n}.{k}",
+                f"'year' is only defined in item values{where}; a parameter has one value per draw",
+            )
+        if ref in parts.derived:
+            raise ctx.error(
+                f"parameters.{n}.{k}",
+                f"refers to derived quantity {ref!r}{where}: a distribution's keys may "
+                "use populations and other parameters only (derived quantities are "
+                "computed after the parameters are drawn)",
+            )
+        if ref not in usable:
+            raise ctx.error(
+                f"parameters.{n}.{k}",
+                f"refers to undefined name {ref!r}{where}{_suggest(ref, usable)}",
+            )
+
+
 def _used_names(scenario: Scenario, ctx: _Ctx) -> set[str]:
     """Names the ledger depends on, directly or through derived quantities."""
-    deps = {d.name: ctx.names(d.expr) for d in scenario.derived}
+    deps: dict[str, Any] = {d.name: ctx.names(d.expr) for d in scenario.derived}
+    deps.update({n: dependent_refs(p.dist) for n, p in scenario.parameters.items()})
     todo = [n for it in scenario.items for ex in it.expressions for n in ctx.names(ex)]
     used: set[str] = set()
     while todo:

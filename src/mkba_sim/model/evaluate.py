@@ -99,18 +99,26 @@ def evaluate_scenario(scenario: Scenario, params: Mapping[str, Any]) -> Totals:
 def published_inputs(scenario: Scenario, column: str = "central") -> dict[str, float]:
     """Every parameter at the study's published value for ``column``.
 
+    A parameter whose distribution keys are expressions and that has no published value
+    takes the value of :func:`mkba_sim.model.dependent.complete_inputs` (its
+    distribution's mean at the other inputs' values).
+
     Raises
     ------
     KeyError
         Naming the first parameter without a published value.
     """
+    from mkba_sim.model.dependent import complete_inputs
+
     out = {}
     for name, p in scenario.parameters.items():
         v = p.published_value(column)
         if v is None:
+            if p.dist.family == "dependent":
+                continue  # computed below from the inputs it depends on
             raise KeyError(name)
         out[name] = v
-    return out
+    return complete_inputs(scenario, out)
 
 
 @dataclass(frozen=True)

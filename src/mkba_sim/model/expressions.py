@@ -213,9 +213,7 @@ FUNCTION_DEFS: dict[str, Function] = {
         Function("min", 2, None, _np_fold(np.minimum), "fmin", "smallest argument"),
         Function("max", 2, None, _np_fold(np.maximum), "fmax", "largest argument"),
         Function("normcdf", 1, 1, _np_normcdf, "fnormcdf", "standard normal CDF Φ(x)"),
-        Function(
-            "norminv", 1, 1, _np_norminv, "fnorminv", "standard normal quantile Φ⁻¹(p)"
-        ),
+        Function("norminv", 1, 1, _np_norminv, "fnorminv", "standard normal quantile Φ⁻¹(p)"),
         Function("logit", 1, 1, _np_logit, "flogit", "log(p / (1 - p))"),
         Function("expit", 1, 1, _np_expit, "fexpit", "1 / (1 + exp(-x)), inverse of logit"),
         Function("clip", 3, 3, _np_clip, "fclip", "clip(x, low, high) = min(max(x, low), high)"),
