@@ -677,6 +677,7 @@ def _check_units(parts: _Parts, derived: list[Derived], ctx: _Ctx, where: str) -
         )
     money = parse_unit(parts.settings.currency)
     per_year = money / parse_unit("year")
+    units[YEAR] = parse_unit("year")  # in item values: the year, 1..horizon
     for i, it in enumerate(parts.items):
         key = f"items[{i}] ({it.name!r})"
         if it.decay_expr is not None:
