@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import math
 
+import numpy as np
 from numba import njit
 
 from mkba_sim.kernels.special import ndtr, ndtri
@@ -112,12 +113,12 @@ def fround(x: float, digits: float = 0.0) -> float:
     to tens, hundreds, thousands (``round(9840, -3)`` is 10000). NaN if ``digits`` is not
     a whole number. The decimal scaling is done by multiplying (digits ≥ 0) or dividing
     (digits < 0) by an exact power of ten, as in the NumPy version."""
-    if digits != math.floor(digits):
+    if digits != np.floor(digits):  # np.floor: a float (math.floor gives an int)
         return math.nan
     pos = digits >= 0.0
     s = 10.0 ** abs(digits)
     y = x * s if pos else x / s
     a = abs(y)
-    f = math.floor(a)
+    f = np.floor(a)
     r = math.copysign(f + 1.0 if a - f >= 0.5 else f, y)
     return r / s if pos else r * s
