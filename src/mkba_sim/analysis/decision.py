@@ -120,11 +120,12 @@ def _point_inputs(model: Model, scenario: str) -> dict[str, float]:
             out[name] = p.published
         elif not isinstance(p.dist, Dependent):
             out[name] = float(p.dist.ppf(np.array([0.5]))[0])
-    return complete_inputs(model.scenarios[scenario], out)
+    return out  # a dependent parameter without a published value follows its inputs (_net)
 
 
 def _net(model: Model, scenario: str, values: Mapping[str, float]) -> float:
-    return float(evaluate_scenario(model.scenarios[scenario], values).net)
+    sc = model.scenarios[scenario]
+    return float(evaluate_scenario(sc, complete_inputs(sc, values)).net)
 
 
 def _tornado(
