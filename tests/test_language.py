@@ -20,6 +20,7 @@ import pytest
 from scipy import special, stats
 
 import mkba_sim
+from conftest import REPO, run_cli
 from mkba_sim.analysis.replication import check_finite
 from mkba_sim.engine.codegen import kernel_key, kernel_source
 from mkba_sim.engine.plan import make_plan
@@ -36,8 +37,6 @@ from mkba_sim.model.expressions import (
     explain_non_finite,
     parse_expression,
 )
-
-from conftest import REPO, run_cli
 
 MODELS = REPO / "models"
 HEAD = """
@@ -520,7 +519,9 @@ def test_nazorg_work_benefit_is_half_the_welfare_benefit_rounded_to_thousands(
     assert got["work: avoided welfare benefits, recurrent"] == 2 * per_person * 69 / 12
 
 
-@pytest.mark.parametrize(("rate", "per", "expected"), [(0.5, 2.7, 16), (0.6, 2.7, 19), (0.5, 3.0, 18)])
+@pytest.mark.parametrize(
+    ("rate", "per", "expected"), [(0.5, 2.7, 16), (0.6, 2.7, 19), (0.5, 3.0, 18)]
+)
 def test_nazorg_expected_offences_follow_rate_times_12_times_offences(
     rate: float, per: float, expected: int
 ) -> None:
@@ -576,9 +577,7 @@ def test_cbt_example_validates_replicates_and_runs_on_both_backends() -> None:
     # replication: the recidivism curve's shares over 10 years sum to F(10)
     f10 = stats.norm.cdf(math.log(10 / 1.8) / 0.9)
     avoided = (0.45 * 500 * 2.7) * -float(published_inputs(model.base)["effect"]) / 0.45
-    undiscounted = sum(
-        float(v) for v in t.item_values["avoided crime, criminal justice"].values()
-    )
+    undiscounted = sum(float(v) for v in t.item_values["avoided crime, criminal justice"].values())
     decay = [0.9 ** (y - 1) for y in range(1, 11)]
     assert undiscounted < avoided * 12_000 * 0.4 * f10
     assert undiscounted > avoided * 12_000 * 0.4 * f10 * min(decay)

@@ -215,6 +215,7 @@ def _check_name(name: str, ctx: _Ctx, key: str) -> None:
 def _parameter(name: str, body: Mapping[str, Any], ctx: _Ctx, key: str) -> Parameter:
     _check_name(name, ctx, key)
     family_spec = {k: v for k, v in body.items() if k not in _COMMON}
+    dist: Distribution
     try:
         if _has_expression(family_spec):
             dist = _dependent(family_spec, ctx, key)
@@ -284,12 +285,12 @@ def _dependent(spec: Mapping[str, Any], ctx: _Ctx, key: str) -> Dependent:
             raise SpecError("base_rate", 'is only used with convert = "success_rate"')
         es = parse_distribution({**spec, "base_rate": 0.5})
         assert isinstance(es, EffectSize)
-        args = (
+        sr_args: tuple[Node, ...] = (
             parse_expression(es.mu),
             parse_expression(es.se),
             _expr(rest["base_rate"], ctx, f"{key}.base_rate"),
         )
-        return Dependent("success_rate", args, "effect_size")
+        return Dependent("success_rate", sr_args, "effect_size")
     kind = kind_of(str(family), tuple(chosen))
     extra = set(rest) - set(chosen)
     if kind is None or extra:
@@ -682,7 +683,7 @@ def _check_units(parts: _Parts, derived: list[Derived], ctx: _Ctx, where: str) -
         key = f"items[{i}] ({it.name!r})"
         if it.decay_expr is not None:
             _check_decay_unit(it.decay_expr, units, ctx, f"{key}.decay", where)
-        got: Any = None
+        got = None  # the unit of the item's value(s)
         for ex in it.values or (it.expr,):
             try:
                 got_ex = infer_unit(ex, units)

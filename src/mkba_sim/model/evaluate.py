@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import math
-from collections import ChainMap
 from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
@@ -66,7 +65,7 @@ def evaluate_item(
     dec = None if item.decay_expr is None else evaluate(item.decay_expr, env, consts)
     out: dict[int, Any] = {}
     for t in sorted(set(item.years)):
-        v = evaluate(item.value_expr(t), ChainMap({YEAR: float(t)}, dict(env)), consts)
+        v = evaluate(item.value_expr(t), {**env, YEAR: float(t)}, consts)
         if dec is not None:
             with np.errstate(all="ignore"):
                 v = np.multiply(v, np.power(np.subtract(1.0, dec), float(t - first)))
@@ -160,7 +159,7 @@ def first_non_finite(
         v = _value(values, name, year)
         if math.isfinite(v):
             continue
-        env: Mapping[str, float] = values if year is None else ChainMap({YEAR: year}, values)
+        env: Mapping[str, Any] = values if year is None else {**values, YEAR: year}
         why = explain_non_finite(expr, env, consts)
         item = by_name.get(name) if year is not None else None
         if why == "no non-finite value" and item is not None and item.decay_expr is not None:

@@ -25,20 +25,20 @@ import numpy as np
 
 __all__ = [
     "FUNCTIONS",
-    "MAX_LENGTH",
     "FUNCTION_DEFS",
+    "MAX_LENGTH",
+    "YEAR",
     "BinOp",
     "Call",
     "Compare",
+    "ExpressionError",
     "Function",
     "Logic",
-    "Not",
-    "ExpressionError",
     "Neg",
     "Node",
+    "Not",
     "Num",
     "Ref",
-    "YEAR",
     "evaluate",
     "explain_non_finite",
     "fold",
@@ -371,8 +371,8 @@ def _convert_condition(node: ast.AST, depth: int) -> Node:
             left = right
         return parts[0] if len(parts) == 1 else Logic("and", tuple(parts))
     if isinstance(node, ast.BoolOp):
-        op = "and" if isinstance(node.op, ast.And) else "or"
-        return Logic(op, tuple(_convert_condition(v, depth + 1) for v in node.values))
+        lop = "and" if isinstance(node.op, ast.And) else "or"
+        return Logic(lop, tuple(_convert_condition(v, depth + 1) for v in node.values))
     if isinstance(node, ast.UnaryOp) and isinstance(node.op, ast.Not):
         return Not(_convert_condition(node.operand, depth + 1))
     raise ExpressionError(
