@@ -221,6 +221,8 @@ def test_decay_parameter_is_data_not_structure() -> None:
         (TIME + _item("a", "[1, 2, 3]", "[1, 2]"), "value", "3 value(s) for 2 year(s)"),
         (TIME + _item("a", "[1, 2]", "[1, 1]"), "years", "listed twice"),
         (TIME + _item("a", '"x"', "[1]", 'decay = "rr"'), "decay", "did you mean 'r'"),
+        (TIME + _item("a", '"x"', "[1]", "decay = 1.5"), "decay", "in [0, 1)"),
+        (TIME + _item("a", "[1, true]", "[1, 2]"), "value[1]", "expected an expression"),
         (TIME + '[parameters.year]\ndist = "fixed"\nvalue = 1\nsource = "s"\n' + _item("a", "1"),
          "parameters.year", "reserved"),
     ],

@@ -382,6 +382,11 @@ def _item(spec: ItemSpec, ctx: _Ctx, key: str) -> Item:
             )
     else:
         decay = spec.decay
+        if not 0.0 <= decay < 1.0:
+            raise ctx.error(
+                f"{key}.decay",
+                f"must be a fraction in [0, 1) (or an expression), got {decay}",
+            )
     uses_year = any(YEAR in names(v) for v in (values or (expr,)))
     return Item(
         spec.name,

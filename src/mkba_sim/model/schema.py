@@ -6,7 +6,7 @@ else (which tables exist, which keys they take, their types) is declared here.
 
 from __future__ import annotations
 
-from typing import Annotated, Any, Literal
+from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field
 
@@ -54,9 +54,9 @@ class ItemSpec(_Strict):
     name: str = Field(min_length=1)
     side: Literal["cost", "benefit"]
     stakeholder: str = Field(min_length=1)
-    value: str | Number | list[str | Number]
+    value: str | Number | list[Any]  # list: one per year, checked by model.build
     years: list[int] = Field(min_length=1)
-    decay: Annotated[Number, Field(ge=0.0, lt=1.0)] | str = 0.0
+    decay: Number | str = 0.0  # a number in [0, 1) or an expression, checked by model.build
     unit: str | None = None
     source: str = ""
     note: str = ""
