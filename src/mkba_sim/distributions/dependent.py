@@ -18,7 +18,7 @@ beta or gamma inverse per draw and take numbers only.
 from __future__ import annotations
 
 import math
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any, ClassVar
 
 import numpy as np
@@ -73,6 +73,8 @@ class Dependent(Distribution):
     kind: str
     args: tuple[Any, ...]
     written: str  # the family as written in the file
+    text: str = field(default="", compare=False)
+    """The distribution as written, for reports: ``poisson (mean = 2.7 * rate)``."""
     family: ClassVar[str] = "dependent"
     parametrisations: ClassVar[tuple[tuple[str, ...], ...]] = ()
 

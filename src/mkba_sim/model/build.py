@@ -290,7 +290,7 @@ def _dependent(spec: Mapping[str, Any], ctx: _Ctx, key: str) -> Dependent:
             parse_expression(es.se),
             _expr(rest["base_rate"], ctx, f"{key}.base_rate"),
         )
-        return Dependent("success_rate", sr_args, "effect_size")
+        return Dependent("success_rate", sr_args, "effect_size", _as_written(spec))
     kind = kind_of(str(family), tuple(chosen))
     extra = set(rest) - set(chosen)
     if kind is None or extra:
@@ -301,7 +301,12 @@ def _dependent(spec: Mapping[str, Any], ctx: _Ctx, key: str) -> Dependent:
             "(other families tabulate their quantiles from numbers)",
         )
     args = tuple(_expr(rest[k], ctx, f"{key}.{k}") for k in keys_of(kind))
-    return Dependent(kind, args, str(family))
+    return Dependent(kind, args, str(family), _as_written(spec))
+
+
+def _as_written(spec: Mapping[str, Any]) -> str:
+    keys = ", ".join(f"{k} = {v}" for k, v in spec.items() if k != "dist")
+    return f"{spec['dist']} ({keys})"
 
 
 def _opt_number(body: Mapping[str, Any], k: str, ctx: _Ctx, key: str) -> float | None:
