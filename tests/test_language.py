@@ -37,6 +37,7 @@ from mkba_sim.model.expressions import (
     explain_non_finite,
     parse_expression,
 )
+from mkba_sim.model.overrides import Quantile
 
 MODELS = REPO / "models"
 HEAD = """
@@ -442,6 +443,8 @@ def test_numbers_in_dependent_parameters_are_data() -> None:
         backend="numpy",
     )  # fmt: skip
     np.testing.assert_allclose(ref.dataset["input_draws"].values, b, rtol=1e-9)
+    with pytest.raises(SimulationError, match="eff: cannot fix it at its own quantile"):
+        mkba_sim.simulate(m, draws=100, seed=2, overrides={"eff": Quantile(0.9)})
 
 
 def test_replication_of_dependent_parameters() -> None:
