@@ -146,10 +146,17 @@ BAD: list[tuple[str, str | bytes | None, str, str, list[str]]] = [
     ),
     (
         "non-numeric",
-        GOOD.replace("mean = 100", 'mean = "abc"'),
+        GOOD.replace("mean = 100", "mean = true"),
         "validate",
         "parameters.salary.mean",
         ["must be a number"],
+    ),
+    (
+        "expression-with-unknown-name",  # text in a distribution key is an expression
+        GOOD.replace("mean = 100", 'mean = "abc"'),
+        "validate",
+        "parameters.salary.mean",
+        ["refers to undefined name 'abc'"],
     ),
     (
         "missing-source",

@@ -197,7 +197,7 @@ CASES: list[tuple[str, str, str, list[str]]] = [
         "non-numeric-mean",
         model(params=SALARY.replace("mean = 100", 'mean = "abc"')),
         "parameters.salary.mean",
-        ["must be a number", "'abc'"],
+        ["refers to undefined name 'abc'"],  # a text value is an expression (issue 9)
     ),
     (
         "non-numeric-published",

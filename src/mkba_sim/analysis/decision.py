@@ -27,8 +27,9 @@ import xarray as xr
 from mkba_sim.analysis.breakeven import acceptability, break_even
 from mkba_sim.analysis.sensitivity import borgonovo_delta, group_sobol
 from mkba_sim.analysis.voi import enbs, evpi, evppi, evsi, population_evpi
-from mkba_sim.distributions import Distribution, Posterior
+from mkba_sim.distributions import Dependent, Distribution, Posterior
 from mkba_sim.model import Model
+from mkba_sim.model.dependent import complete_inputs, dependent_refs
 from mkba_sim.model.evaluate import evaluate_scenario
 from mkba_sim.model.expressions import names
 from mkba_sim.model.overrides import Quantile
@@ -144,16 +145,20 @@ def uncertain_inputs(model: Model, scenario: str) -> list[Input]:
     """
     sc = model.scenarios[scenario]
     used: set[str] = set()
-    for expr in [d.expr for d in sc.derived] + [it.expr for it in sc.items]:
+    for expr in [d.expr for d in sc.derived] + [e for it in sc.items for e in it.expressions]:
         used |= names(expr)
+    for _ in range(len(sc.parameters)):  # inputs of parameters with expression-valued keys
+        used |= {
+            r for n in used if n in sc.parameters for r in dependent_refs(sc.parameters[n].dist)
+        }
     block_of: dict[str, str] = {}
     for i, block in enumerate(sc.correlations):
         for n in block.names:
             block_of[n] = f"correlated block {i + 1} ({', '.join(block.names)})"
     out = []
     for name, p in sc.parameters.items():
-        if not p.dist.is_random or name not in used:
-            continue  # fixed, or not used by this scenario's ledger
+        if not p.dist.is_random or name not in used or isinstance(p.dist, Dependent):
+            continue  # fixed, not used by this scenario's ledger, or dependent on others
         group = block_of.get(name, name)
         if isinstance(p.dist, Posterior):
             group = f"posterior {p.dist.source}"
@@ -167,13 +172,14 @@ def _point_inputs(model: Model, scenario: str) -> dict[str, float]:
     for name, p in model.scenarios[scenario].parameters.items():
         if p.published is not None:
             out[name] = p.published
-        else:
+        elif not isinstance(p.dist, Dependent):
             out[name] = float(p.dist.ppf(np.array([0.5]))[0])
-    return out
+    return out  # a dependent parameter without a published value follows its inputs (_net)
 
 
 def _net(model: Model, scenario: str, values: Mapping[str, float]) -> float:
-    return float(evaluate_scenario(model.scenarios[scenario], values).net)
+    sc = model.scenarios[scenario]
+    return float(evaluate_scenario(sc, complete_inputs(sc, values)).net)
 
 
 def _tornado(

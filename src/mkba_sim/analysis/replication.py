@@ -131,7 +131,8 @@ class BaseCase:
     """The deterministic base case of one scenario: every input at its published value
     (or, where the study published none, its point estimate), every item and total.
 
-    ``items`` rows are ``(name, side, stakeholder, yearly value, present value)``;
+    ``items`` rows are ``(name, side, stakeholder, yearly value, present value)``, the
+    yearly value NaN (JSON ``null``) for an item with a value per year;
     ``point_estimates`` names the inputs that had no published value; ``missing`` is set
     (and everything else empty) when an input has no value at all (a posterior).
     """
@@ -213,7 +214,7 @@ def base_case(model: Model, scenario: str | None = None) -> list[BaseCase]:
                         it.name,
                         it.side,
                         it.stakeholder,
-                        float(t.item_values[it.name]),
+                        _yearly(t.item_values[it.name]),
                         float(t.item_pv[it.name]),
                     )
                     for it in sc.items
@@ -231,13 +232,21 @@ def base_case(model: Model, scenario: str | None = None) -> list[BaseCase]:
     return out
 
 
+def _yearly(value: Any) -> float:
+    """An item's value per year; NaN when it has one value per year (a dict)."""
+    return math.nan if isinstance(value, dict) else float(value)
+
+
 def check_finite(model: Model, scenario: str, totals: Totals, where: str) -> None:
     """Raise a :class:`ModelFileError` naming the first derived quantity or item that is
     NaN or ±inf in ``totals`` — the non-finite policy of :mod:`mkba_sim.model.ledger`
     applied to one evaluation — with the reason (e.g. "sqrt of a negative number")."""
-    values = {
+    values: dict[str, Any] = {
         **{k: float(v) for k, v in totals.names.items()},
-        **{k: float(v) for k, v in totals.item_values.items()},
+        **{
+            k: ({t: float(x) for t, x in v.items()} if isinstance(v, dict) else float(v))
+            for k, v in totals.item_values.items()
+        },
     }
     bad = first_non_finite(model.scenarios[scenario], values)
     if bad is not None:

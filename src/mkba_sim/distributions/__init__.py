@@ -15,6 +15,7 @@ from mkba_sim.distributions.continuous import (
     Triangular,
     Uniform,
 )
+from mkba_sim.distributions.dependent import Dependent
 from mkba_sim.distributions.discrete import Discrete, NegativeBinomial, Poisson
 from mkba_sim.distributions.effect_size import EffectSize
 from mkba_sim.distributions.posterior import Posterior
@@ -23,6 +24,7 @@ from mkba_sim.distributions.registry import FAMILIES, parse_distribution
 __all__ = [
     "FAMILIES",
     "Beta",
+    "Dependent",
     "Discrete",
     "Distribution",
     "EffectSize",

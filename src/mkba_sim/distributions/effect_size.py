@@ -2,8 +2,8 @@
 
 The effect is normal on the standardised-mean-difference (d) scale with the standard
 error implied by its CI, the usual large-sample approximation in meta-analysis
-(Borenstein et al. 2009, ch. 4), then converted monotonically (BESD, success-rate
-difference at a base rate, log odds ratio, or none).
+(Borenstein et al. 2009, ch. 4), then converted monotonically (BESD, the rule of thumb
+d / 2, success-rate difference at a base rate, log odds ratio, or none).
 """
 
 from __future__ import annotations
@@ -21,7 +21,7 @@ from mkba_sim.distributions.base import Distribution, SpecError, number, scipy_s
 
 __all__ = ["EffectSize"]
 
-_CONVERT = ("none", "besd", "success_rate", "log_or")
+_CONVERT = ("none", "besd", "half_d", "success_rate", "log_or")
 _MEASURES = ("d", "g", "r", "log_or")
 _SPREADS = ("ci95", "ci90", "se")
 
@@ -118,6 +118,8 @@ class EffectSize(Distribution):
     def _convert(self, d: np.ndarray) -> np.ndarray:
         if self.convert == "besd":
             return cv.d_to_besd(d)
+        if self.convert == "half_d":
+            return cv.half_d(d)
         if self.convert == "success_rate":
             return cv.d_to_success_rate_difference(d, self.base_rate)
         if self.convert == "log_or":

@@ -27,7 +27,22 @@ from pathlib import Path
 from types import ModuleType
 
 from mkba_sim.engine.plan import Plan
-from mkba_sim.model.expressions import BinOp, Call, Neg, Node, Num, Ref, fold
+from mkba_sim.kernels.layout import EXPR
+from mkba_sim.model import Item
+from mkba_sim.model.expressions import (
+    FUNCTION_DEFS,
+    YEAR,
+    BinOp,
+    Call,
+    Compare,
+    Logic,
+    Neg,
+    Node,
+    Not,
+    Num,
+    Ref,
+    fold,
+)
 
 __all__ = ["emit", "kernel_key", "kernel_source", "load_kernel", "load_kernel_source"]
 
@@ -69,16 +84,25 @@ def emit(node: Node, slot: dict[str, str], const: dict[int, str]) -> str:
             if g < 2 and lg == g:
                 return f"{left} {n.op} {right}", g  # continue a flat left-grouped chain
             return f"{_close(left, lg)} {n.op} {right}", g if g < 2 else -1
-        assert isinstance(n, Call)
         args = [_close(src, grp) for src, grp in kids]
+        if isinstance(n, Compare):
+            return f"({args[0]} {n.op} {args[1]})", -1
+        if isinstance(n, Logic):
+            return "(" + f" {n.op} ".join(args) + ")", -1
+        if isinstance(n, Not):
+            return f"(not {args[0]})", -1
+        assert isinstance(n, Call)
+        if n.func == "where":
+            return f"({args[1]} if {args[0]} else {args[2]})", -1
+        fname = FUNCTION_DEFS[n.func].kernel
         if n.func in ("min", "max"):
-            f = "fmin" if n.func == "min" else "fmax"
             acc = args[0]
             for x in args[1:]:
-                acc = f"{f}({acc}, {x})"
+                acc = f"{fname}({acc}, {x})"
             return acc, -1
-        fname = {"abs": "abs", "exp": "math.exp", "log": "flog", "sqrt": "fsqrt"}[n.func]
-        return f"{fname}({args[0]})", -1
+        if n.func == "round" and len(args) == 1:
+            args.append("0.0")
+        return f"{fname}({', '.join(args)})", -1
 
     def wrap(n: Node, kids: list[tuple[str, int]]) -> tuple[str, int]:
         src, grp = combine(n, kids)
@@ -114,15 +138,7 @@ def _scenario_body(plan: Plan, s: int, ind: str) -> list[str]:
     led = plan.ledgers[s]
     st = plan.stats
     lines = [f"{ind}# scenario {s}"]
-    slot: dict[str, str] = {}
-    const: dict[int, str] = {}
-    for name in sc.populations:
-        slot[name] = f"c{plan.pop_slot[(s, name)]}"
-    for name, j in plan.instance_of[sc.name].items():
-        slot[name] = f"pb[{j}, t]"
-    for (s2, node_id), c in plan.num_slot.items():
-        if s2 == s:
-            const[node_id] = f"c{c}"
+    slot, const = _scenario_slots(plan, s)
     checked = []
     for k, d in enumerate(sc.derived):
         var = f"d{s}_{k}"
@@ -132,6 +148,10 @@ def _scenario_body(plan: Plan, s: int, ind: str) -> list[str]:
     base = int(plan.item_ptr[s])
     for k, it in enumerate(sc.items):
         var = f"v{base + k}"
+        if it.per_year:
+            lines += _per_year_item(it, var, slot, const, ind)
+            checked += [f"{var}_{t}" for t in sorted(set(it.years))]
+            continue
         lines.append(f"{ind}{var} = {emit(it.expr, slot, const)}")
         checked.append(var)
     check = " + ".join(f"({v} - {v})" for v in checked) or "0.0"
@@ -139,9 +159,16 @@ def _scenario_body(plan: Plan, s: int, ind: str) -> list[str]:
     lines.append(f"{ind}if chk == 0.0:")
     inner = ind + "    "
     val: dict[tuple[str, str], str] = {}
+    index = led.year_term_index() if any(led.per_year) else {}
+    ybase = int(plan.year_ptr[s])
     for k, name in enumerate(led.items):
         g = base + k
-        lines.append(f"{inner}p{g} = v{g} * w{g}")
+        if led.is_per_year(k):
+            years = sorted(set(sc.items[k].years))
+            terms = [(f"(v{g}_{t} * yc{ybase + index[(k, t)]})", 1) for t in years]
+            lines.append(f"{inner}p{g} = {_signed_sum(terms)}")
+        else:
+            lines.append(f"{inner}p{g} = v{g} * w{g}")
         val[("item", name)] = f"p{g}"
     ben = [(f"p{base + k}", 1) for k in led.benefit_items]
     cost = [(f"p{base + k}", 1) for k in led.cost_items]
@@ -162,7 +189,8 @@ def _scenario_body(plan: Plan, s: int, ind: str) -> list[str]:
     for h, bal in enumerate(led.years):
         terms = []
         for k, sg in bal.terms:
-            terms.append((f"(v{base + k} * yc{m})", sg))
+            v = f"v{base + k}_{bal.name}" if led.is_per_year(k) else f"v{base + k}"
+            terms.append((f"({v} * yc{m})", sg))
             m += 1
         lines.append(f"{inner}y{s}_{h} = {_signed_sum(terms)}")
         val[("year", bal.name)] = f"y{s}_{h}"
@@ -193,12 +221,60 @@ def _scenario_body(plan: Plan, s: int, ind: str) -> list[str]:
     return lines
 
 
+def _per_year_item(
+    it: Item, var: str, slot: dict[str, str], const: dict[int, str], ind: str
+) -> list[str]:
+    """One variable per listed year, as :func:`mkba_sim.model.evaluate.evaluate_item`."""
+    lines = []
+    first = min(it.years)
+    if it.decay_expr is not None:
+        lines.append(f"{ind}{var}_dk = {emit(it.decay_expr, slot, const)}")
+    for t in sorted(set(it.years)):
+        src = emit(it.value_expr(t), {**slot, YEAR: repr(float(t))}, const)
+        if it.decay_expr is not None:
+            src = f"({src}) * (1.0 - {var}_dk) ** {float(t - first)!r}"
+        lines.append(f"{ind}{var}_{t} = {src}")
+    return lines
+
+
+def _scenario_slots(plan: Plan, s: int) -> tuple[dict[str, str], dict[int, str]]:
+    """Variables of scenario ``s``'s populations and parameters, and of its constants."""
+    sc = plan.scenario(s)
+    slot = {name: f"c{plan.pop_slot[(s, name)]}" for name in sc.populations}
+    slot.update({name: f"pb[{j}, t]" for name, j in plan.instance_of[sc.name].items()})
+    const = {nid: f"c{c}" for (s2, nid), c in plan.num_slot.items() if s2 == s}
+    return slot, const
+
+
+def _dependent_body(plan: Plan, ind: str) -> list[str]:
+    """Per draw, parameters whose distribution keys are expressions, in dependency
+    order: ``pb[j, t] = dq_<kind>(uniform, arguments...)`` (``kernels.sampling``).
+
+    Guarded by the instance's code, which is data: an override that fixes such a
+    parameter (code FIXED) or gives it a distribution of its own leaves the value that
+    ``fill_params`` wrote.
+    """
+    lines = []
+    for j, s in plan.dependent:
+        dist = plan._params[j].dist
+        slot, const = _scenario_slots(plan, s)
+        args = [emit(a, slot, const) for a in dist.args]
+        if dist.kind == "fixed":
+            value = args[0]
+        else:
+            value = f"dq_{dist.kind}(ub[so{j}, t], {', '.join(args)})"
+        lines += [f"{ind}if cd{j} == {EXPR}:", f"{ind}    pb[{j}, t] = {value}"]
+    return lines
+
+
 def _const_loads(plan: Plan, ind: str) -> list[str]:
     """Every number the draw loop reads, loaded once into a local (a register or the
     stack), so the compiler need not reload it from its array on every draw."""
     lines = [f"{ind}c{c} = cst[{c}]" for c in range(plan.cst_default.shape[0])]
     lines += [f"{ind}w{g} = pv_weight[{g}]" for g in range(int(plan.item_ptr[-1]))]
     lines += [f"{ind}yc{m} = year_coef[{m}]" for m in range(int(plan.year_ptr[-1]))]
+    for j, _s in plan.dependent:
+        lines += [f"{ind}cd{j} = codes[{j}]", f"{ind}so{j} = stream_of[{j}]"]
     return lines
 
 
@@ -217,9 +293,14 @@ import math
 import numpy as np
 from numba import njit
 
-from mkba_sim.kernels.exprfuncs import flog, fmax, fmin, fsqrt
+from mkba_sim.kernels.exprfuncs import (
+    fclip, fexpit, flog, flogit, fmax, fmin, fnormcdf, fnorminv, fround, fsqrt,
+)
 from mkba_sim.kernels.reduce import accumulate
-from mkba_sim.kernels.sampling import correlate, fill_params, fill_uniforms
+from mkba_sim.kernels.sampling import (
+    correlate, fill_params, fill_uniforms, dq_lognormal, dq_lognormal_mean,
+    dq_lognormal_median, dq_normal, dq_poisson, dq_success_rate, dq_triangular, dq_uniform,
+)
 from mkba_sim.model.ledger import bcr, per_participant
 
 ledger_bcr = njit(inline="always")(bcr)
@@ -292,7 +373,7 @@ def run_blocks(b0, b1, start, n, block, key, streams, design, corr_members, corr
 
 def kernel_source(plan: Plan) -> str:
     """The generated module's source for ``plan`` (structure only, no model numbers)."""
-    draw: list[str] = []
+    draw: list[str] = _dependent_body(plan, " " * 16)
     for s in range(len(plan.scenarios)):
         draw += _scenario_body(plan, s, " " * 16)
     return _TEMPLATE.format(

@@ -14,12 +14,15 @@ from typing import Any
 import numpy as np
 from scipy import special
 
+from mkba_sim.distributions.dependent import quantile as dependent_quantile
 from mkba_sim.engine.plan import Numbers, Plan
 from mkba_sim.kernels import sampling as ks
+from mkba_sim.model.evaluate import evaluate_item
 from mkba_sim.model.expressions import evaluate
 from mkba_sim.model.ledger import LedgerWeights, evaluate_ledger
 
 __all__ = [
+    "fill_dependent",
     "quantile_numpy",
     "run_chunk_numpy",
     "sample_numpy",
@@ -75,11 +78,23 @@ def quantile_numpy(
         n = int(ipar[1])
         k = np.minimum((u * n).astype(np.int64), n - 1)
         return pool[ipar[0] + k]
+    if code == ks.EXPR:  # computed afterwards (fill_dependent); NaN as fill_params writes
+        return np.full(u.shape, np.nan)
     raise ValueError(f"unknown distribution code {code}")
 
 
-def sample_numpy(num: Numbers, key: np.uint64, draws: np.ndarray, design: np.ndarray) -> np.ndarray:
-    """Parameter values [n, n_instances] for the given draw indices (design rows if any)."""
+def sample_numpy(
+    num: Numbers,
+    key: np.uint64,
+    draws: np.ndarray,
+    design: np.ndarray,
+    plan: Plan | None = None,
+) -> np.ndarray:
+    """Parameter values [n, n_instances] for the given draw indices (design rows if any).
+
+    With ``plan``, parameters whose distribution keys are expressions are computed too,
+    in dependency order, as the generated kernel does (:func:`fill_dependent`).
+    """
     n = draws.shape[0]
     n_streams = num.streams.shape[0]
     if design.shape[0] > 0:
@@ -100,7 +115,36 @@ def sample_numpy(num: Numbers, key: np.uint64, draws: np.ndarray, design: np.nda
         k = num.stream_of[j]
         uj = np.full(n, 0.5) if k < 0 else u[:, k]
         p[:, j] = quantile_numpy(int(num.codes[j]), uj, num.fpar[j], num.ipar[j], num.pool)
+    if plan is not None:
+        fill_dependent(plan, num, p, u)
     return p
+
+
+def fill_dependent(plan: Plan, num: Numbers, p: np.ndarray, u: np.ndarray) -> None:
+    """Parameters with expression-valued distribution keys, in place: for each (in
+    dependency order) whose code is still ``EXPR`` (not overridden), evaluate its
+    arguments with its scenario's names and apply
+    :func:`mkba_sim.distributions.dependent.quantile` to its stream's uniforms."""
+    for j, s in plan.dependent:
+        if int(num.codes[j]) != ks.EXPR:
+            continue
+        dist = plan._params[j].dist
+        env, consts = _scenario_env(plan, num, s, p)
+        args = [evaluate(a, env, consts) for a in dist.args]
+        k = int(num.stream_of[j])
+        uj = np.full(p.shape[0], 0.5) if k < 0 else u[:, k]
+        p[:, j] = np.broadcast_to(dependent_quantile(dist.kind, uj, *args), (p.shape[0],))
+
+
+def _scenario_env(
+    plan: Plan, num: Numbers, s: int, params: np.ndarray
+) -> tuple[dict[str, Any], dict[int, float]]:
+    """Scenario ``s``'s populations and parameters by name, and its constants by node."""
+    sc = plan.scenario(s)
+    env: dict[str, Any] = {name: num.cst[plan.pop_slot[(s, name)]] for name in sc.populations}
+    env.update({name: params[:, j] for name, j in plan.instance_of[sc.name].items()})
+    consts = {node_id: num.cst[c] for (s2, node_id), c in plan.num_slot.items() if s2 == s}
+    return env, consts
 
 
 def scenario_values(
@@ -110,16 +154,20 @@ def scenario_values(
     values [n, series of s], for parameter values ``params`` [n, n_instances]."""
     sc = plan.scenario(s)
     n = params.shape[0]
-    env: dict[str, Any] = {name: num.cst[plan.pop_slot[(s, name)]] for name in sc.populations}
-    env.update({name: params[:, j] for name, j in plan.instance_of[sc.name].items()})
-    consts = {node_id: num.cst[c] for (s2, node_id), c in plan.num_slot.items() if s2 == s}
+    env, consts = _scenario_env(plan, num, s, params)
     checked: dict[str, np.ndarray] = {}
     for d in sc.derived:
         env[d.name] = evaluate(d.expr, env, consts)
         checked[f"derived.{d.name}"] = np.broadcast_to(env[d.name], (n,))
-    values = []
+    values: list[Any] = []
     for it in sc.items:
-        v = np.broadcast_to(evaluate(it.expr, env, consts), (n,))
+        got = evaluate_item(it, env, consts)
+        if isinstance(got, dict):
+            per = {t: np.broadcast_to(x, (n,)) for t, x in got.items()}
+            values.append(per)
+            checked.update({f"items.{it.name}@{t}": x for t, x in per.items()})
+            continue
+        v = np.broadcast_to(got, (n,))
         values.append(v)
         checked[f"items.{it.name}"] = v
     led = plan.ledgers[s]
@@ -172,7 +220,7 @@ def run_chunk_numpy(
     """
     st = plan.stats
     draws = np.arange(start, start + n, dtype=np.int64)
-    p = sample_numpy(num, key, draws, design)
+    p = sample_numpy(num, key, draws, design, plan)
     n_blocks = (n + block - 1) // block
     starts = np.arange(n_blocks) * block
     sums = np.zeros((n_blocks, st.n_series, 2))

@@ -26,11 +26,12 @@ from typing import Any
 
 import numpy as np
 
-from mkba_sim.distributions import Distribution, Posterior
+from mkba_sim.distributions import Dependent, Distribution, Posterior
 from mkba_sim.engine.stats import StatsPlan, make_stats_plan
 from mkba_sim.errors import SimulationError
 from mkba_sim.kernels import layout as ks
 from mkba_sim.model import Model, Scenario
+from mkba_sim.model.dependent import dependent_refs, parameter_order
 from mkba_sim.model.expressions import Node, Num, walk
 from mkba_sim.model.ledger import Ledger, ledger_of, ledger_weights
 from mkba_sim.model.overrides import resolve_override
@@ -95,6 +96,10 @@ class Plan:
     num_slot: dict[tuple[int, int], int]  # (scenario, id(Num node)) -> constant slot
     cst_default: np.ndarray
     _params: tuple[Any, ...] = field(repr=False, default=())  # Parameter per instance
+    dependent: tuple[tuple[int, int], ...] = ()
+    """(instance, scenario index) of each parameter whose distribution keys are
+    expressions, in dependency order: the kernel computes it per draw with the names of
+    that scenario (:mod:`mkba_sim.model.dependent`)."""
 
     def scenario(self, s: int) -> Scenario:
         """The model scenario behind index ``s``."""
@@ -255,7 +260,8 @@ def check_scenarios(model: Model, scenarios: tuple[str, ...] | None) -> tuple[st
 
 
 def _expressions(sc: Scenario) -> list[Node]:
-    return [d.expr for d in sc.derived] + [it.expr for it in sc.items]
+    dep = [a for p in sc.parameters.values() if isinstance(p.dist, Dependent) for a in p.dist.args]
+    return dep + [d.expr for d in sc.derived] + [ex for it in sc.items for ex in it.expressions]
 
 
 def make_plan(model: Model, scenarios: tuple[str, ...] | None = None) -> Plan:
@@ -269,12 +275,22 @@ def make_plan(model: Model, scenarios: tuple[str, ...] | None = None) -> Plan:
     chosen = [model.scenarios[n] for n in names]
     instances: list[Instance] = []
     params: list[Any] = []
-    index: dict[tuple[str, int], int] = {}
+    index: dict[tuple[Any, ...], int] = {}
     instance_of: dict[str, dict[str, int]] = {}
-    for sc in chosen:
+    dependent: list[tuple[int, int]] = []
+    for s, sc in enumerate(chosen):
         mapping: dict[str, int] = {}
-        for pname, p in sc.parameters.items():
-            k = (pname, id(p))
+        for pname in parameter_order(sc.parameters):
+            p = sc.parameters[pname]
+            k: tuple[Any, ...] = (pname, id(p))
+            if isinstance(p.dist, Dependent):
+                # one instance per set of inputs it is computed from (and per scenario
+                # when it uses a population, whose value a scenario may change)
+                refs = dependent_refs(p.dist)
+                sig = tuple(sorted((r, mapping[r]) for r in refs if r in mapping))
+                k = (pname, id(p), sig, s if refs & set(sc.populations) else -1)
+                if k not in index:
+                    dependent.append((len(instances), s))
             if k not in index:
                 label = (
                     pname if not any(i.name == pname for i in instances) else f"{pname}@{sc.name}"
@@ -314,4 +330,5 @@ def make_plan(model: Model, scenarios: tuple[str, ...] | None = None) -> Plan:
         num_slot=num_slot,
         cst_default=np.array(cst, dtype=np.float64),
         _params=tuple(params),
+        dependent=tuple(dependent),
     )

@@ -287,7 +287,7 @@ def _non_finite_error(
     plan: Plan, num: Numbers, key: np.uint64, design: np.ndarray, s: int, draw: int, row: int
 ) -> SimulationError:
     """The one clear message for a draw with a non-finite value (non_finite = "stop")."""
-    params = sample_numpy(num, key, np.array([draw], dtype=np.int64), design[row : row + 1])
+    params = sample_numpy(num, key, np.array([draw], dtype=np.int64), design[row : row + 1], plan)
     checked, _ = scenario_values(plan, num, s, params)
     sc = plan.scenario(s)
     values: dict[str, float] = {n: float(num.cst[plan.pop_slot[(s, n)]]) for n in sc.populations}

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 __all__ = [
     "DISCRETE",
+    "EXPR",
     "FIXED",
     "POSTERIOR",
     "QT_LIMIT",
@@ -25,6 +26,7 @@ UNIFORM = 1
 TABLE = 2
 DISCRETE = 3
 POSTERIOR = 4
+EXPR = 5  # parameters are expressions: the generated kernel computes the value per draw
 
 TB_EDGE = 1.0 / 32.0  # bulk of a TABLE: u in [TB_EDGE, 1 - TB_EDGE] on TB_N steps
 TB_N = 4096

@@ -29,6 +29,7 @@ from mkba_sim.kernels.special import ndtr, ndtri
 
 __all__ = [
     "DISCRETE",
+    "EXPR",
     "FIXED",
     "POSTERIOR",
     "QT_LIMIT",
@@ -39,6 +40,14 @@ __all__ = [
     "UNIFORM",
     "apply_copula",
     "correlate",
+    "dq_lognormal",
+    "dq_lognormal_mean",
+    "dq_lognormal_median",
+    "dq_normal",
+    "dq_poisson",
+    "dq_success_rate",
+    "dq_triangular",
+    "dq_uniform",
     "fill_params",
     "fill_uniforms",
     "q_discrete",
@@ -51,6 +60,7 @@ __all__ = [
 
 from mkba_sim.kernels.layout import (
     DISCRETE,
+    EXPR,
     FIXED,
     POSTERIOR,
     QT_LIMIT,
@@ -326,3 +336,91 @@ def fill_params(
         else:
             for t in range(n_t):
                 pj[t] = math.nan
+
+
+# --- per-draw quantiles of dependent parameters (distributions/dependent.py) ----------
+# Same formulas and edge values as mkba_sim.distributions.dependent.quantile; a
+# generated kernel calls dq_<kind>(u, *arguments) for a parameter whose distribution
+# has expression-valued keys.
+
+
+@njit(cache=True, inline="always")
+def dq_normal(u: float, m: float, s: float) -> float:
+    """Normal(m, s) quantile; NaN for s < 0."""
+    if not s >= 0.0:
+        return math.nan
+    return m + s * ndtri(u)
+
+
+@njit(cache=True, inline="always")
+def dq_lognormal(u: float, mu: float, sigma: float) -> float:
+    """Lognormal(mu, sigma) quantile; NaN for sigma < 0."""
+    if not sigma >= 0.0:
+        return math.nan
+    return math.exp(mu + sigma * ndtri(u))
+
+
+@njit(cache=True, inline="always")
+def dq_lognormal_median(u: float, med: float, sigma: float) -> float:
+    """Lognormal quantile from median and sigma; NaN unless median > 0 and sigma ≥ 0."""
+    if not (sigma >= 0.0 and med > 0.0):
+        return math.nan
+    return med * math.exp(sigma * ndtri(u))
+
+
+@njit(cache=True, inline="always")
+def dq_lognormal_mean(u: float, m: float, s: float) -> float:
+    """Lognormal quantile from its mean and sd; NaN unless mean > 0 and sd ≥ 0."""
+    if not (m > 0.0 and s >= 0.0):
+        return math.nan
+    s2 = math.log1p((s / m) * (s / m))
+    return math.exp(math.log(m) - 0.5 * s2 + math.sqrt(s2) * ndtri(u))
+
+
+@njit(cache=True, inline="always")
+def dq_uniform(u: float, lo: float, hi: float) -> float:
+    """Uniform(lo, hi) quantile; NaN for lo > hi."""
+    if not lo <= hi:
+        return math.nan
+    return lo + u * (hi - lo)
+
+
+@njit(cache=True, inline="always")
+def dq_triangular(u: float, lo: float, mode: float, hi: float) -> float:
+    """Triangular quantile; NaN unless lo ≤ mode ≤ hi."""
+    if not (lo <= mode and mode <= hi):
+        return math.nan
+    if lo == hi:
+        return lo
+    w = hi - lo
+    if u < (mode - lo) / w:
+        return lo + math.sqrt(u * w * (mode - lo))
+    return hi - math.sqrt((1.0 - u) * w * (hi - mode))
+
+
+@njit(cache=True, inline="always")
+def dq_poisson(u: float, mu: float) -> float:
+    """Poisson(mu) quantile by summing the pmf upwards in log space (mu + 40 sd + 40
+    terms at most); NaN for mu < 0."""
+    if not mu >= 0.0:
+        return math.nan
+    if mu == 0.0:
+        return 0.0
+    lmu = math.log(mu)
+    lp = -mu
+    cdf = math.exp(lp)
+    limit = mu + 40.0 * math.sqrt(mu) + 40.0
+    k = 0.0
+    while cdf < u and k < limit:
+        k += 1.0
+        lp = lp + (lmu - math.log(k))
+        cdf = cdf + math.exp(lp)
+    return k
+
+
+@njit(cache=True, inline="always")
+def dq_success_rate(u: float, mu: float, se: float, p0: float) -> float:
+    """Success-rate difference Φ(Φ⁻¹(p0) + d) − p0 of d ~ Normal(mu, se) at base rate p0."""
+    if not (p0 > 0.0 and p0 < 1.0 and se >= 0.0):
+        return math.nan
+    return ndtr(ndtri(p0) + mu + se * ndtri(u)) - p0

@@ -19,6 +19,8 @@ import numpy as np
 from pydantic import ValidationError
 
 from mkba_sim.distributions import (
+    FAMILIES,
+    Dependent,
     Discrete,
     Distribution,
     EffectSize,
@@ -26,8 +28,18 @@ from mkba_sim.distributions import (
     SpecError,
     parse_distribution,
 )
+from mkba_sim.distributions.dependent import keys_of, kind_of
+from mkba_sim.distributions.dependent import supported as supported_dependent
 from mkba_sim.errors import ModelFileError, ModelWarning
-from mkba_sim.model.expressions import FUNCTIONS, ExpressionError, Node, names, parse_expression
+from mkba_sim.model.dependent import dependency_graph, dependent_refs
+from mkba_sim.model.expressions import (
+    FUNCTIONS,
+    YEAR,
+    ExpressionError,
+    Node,
+    names,
+    parse_expression,
+)
 from mkba_sim.model.perspectives import check_declarations
 from mkba_sim.model.prices import PriceConversion, price_factor, rescale_names
 from mkba_sim.model.schema import (
@@ -219,15 +231,19 @@ def _check_name(name: str, ctx: _Ctx, key: str) -> None:
         raise ctx.error(
             key, f"{name!r} is not a valid name: use letters, digits and _ and start with a letter"
         )
-    if name in FUNCTIONS or name in RESERVED:
+    if name in FUNCTIONS or name in RESERVED or name == YEAR:
         raise ctx.error(key, f"{name!r} is reserved; choose another name")
 
 
 def _parameter(name: str, body: Mapping[str, Any], ctx: _Ctx, key: str) -> Parameter:
     _check_name(name, ctx, key)
     family_spec = {k: v for k, v in body.items() if k not in _COMMON}
+    dist: Distribution
     try:
-        dist = parse_distribution(family_spec)
+        if _has_expression(family_spec):
+            dist = _dependent(family_spec, ctx, key)
+        else:
+            dist = parse_distribution(family_spec)
     except SpecError as exc:
         raise ctx.error(f"{key}.{exc.key}" if exc.key else key, exc.problem) from None
     for k in ("unit", "source", "note"):
@@ -244,7 +260,7 @@ def _parameter(name: str, body: Mapping[str, Any], ctx: _Ctx, key: str) -> Param
     for k, v in pub.items():
         if v is not None:
             _check_support(dist, v, ctx, f"{key}.{k}")
-    defaulted = published is None and dist.family != "posterior"
+    defaulted = published is None and dist.family not in ("posterior", "dependent")
     if defaulted:
         published, low, high = _published_defaults(dist, family_spec)
         pub["published_low"] = pub["published_low"] if pub["published_low"] is not None else low
@@ -296,6 +312,58 @@ def _price_year(body: Mapping[str, Any], unit: str | None, ctx: _Ctx, key: str) 
     return y
 
 
+_TEXT_KEYS = ("dist", "convert", "file", "model", "variable")
+
+
+def _has_expression(spec: Mapping[str, Any]) -> bool:
+    """True when a numeric key of a distribution is written as an expression (text)."""
+    return any(isinstance(v, str) for k, v in spec.items() if k not in _TEXT_KEYS)
+
+
+def _dependent(spec: Mapping[str, Any], ctx: _Ctx, key: str) -> Dependent:
+    """A distribution with expression-valued keys (see :mod:`mkba_sim.model.dependent`)."""
+    family = spec.get("dist")
+    cls = FAMILIES.get(family) if isinstance(family, str) else None
+    if cls is None:
+        return parse_distribution(spec)  # type: ignore[return-value]  # raises the usual error
+    rest = {k: v for k, v in spec.items() if k != "dist"}
+    chosen = cls.choose_parametrisation(rest)  # unknown or mixed keys: the usual errors
+    text = sorted(k for k, v in rest.items() if isinstance(v, str) and k not in _TEXT_KEYS)
+    if family == "effect_size":
+        if text != ["base_rate"]:
+            raise SpecError(
+                text[0] if text[0] != "base_rate" else text[-1],
+                "of an effect size only base_rate may be an expression (the estimate and "
+                "its interval are numbers from the study)",
+            )
+        if rest.get("convert") != "success_rate":
+            raise SpecError("base_rate", 'is only used with convert = "success_rate"')
+        es = parse_distribution({**spec, "base_rate": 0.5})
+        assert isinstance(es, EffectSize)
+        sr_args: tuple[Node, ...] = (
+            parse_expression(es.mu),
+            parse_expression(es.se),
+            _expr(rest["base_rate"], ctx, f"{key}.base_rate"),
+        )
+        return Dependent("success_rate", sr_args, "effect_size", _as_written(spec))
+    kind = kind_of(str(family), tuple(chosen))
+    extra = set(rest) - set(chosen)
+    if kind is None or extra:
+        raise SpecError(
+            text[0],
+            f"cannot be an expression for dist = {family!r} written with "
+            f"{', '.join(sorted(rest))}: expressions are allowed in {supported_dependent()} "
+            "(other families tabulate their quantiles from numbers)",
+        )
+    args = tuple(_expr(rest[k], ctx, f"{key}.{k}") for k in keys_of(kind))
+    return Dependent(kind, args, str(family), _as_written(spec))
+
+
+def _as_written(spec: Mapping[str, Any]) -> str:
+    keys = ", ".join(f"{k} = {v}" for k, v in spec.items() if k != "dist")
+    return f"{spec['dist']} ({keys})"
+
+
 def _opt_number(body: Mapping[str, Any], k: str, ctx: _Ctx, key: str) -> float | None:
     if k not in body:
         return None
@@ -315,7 +383,7 @@ def _finite(v: float) -> bool:
 
 
 def _check_support(dist: Distribution, value: float, ctx: _Ctx, key: str) -> None:
-    if isinstance(dist, Posterior | Discrete | EffectSize) or not dist.is_random:
+    if isinstance(dist, Posterior | Discrete | EffectSize | Dependent) or not dist.is_random:
         return
     lo, hi = dist.support()
     if not lo - 1e-12 * abs(lo) <= value <= hi + 1e-12 * abs(hi):
@@ -349,16 +417,50 @@ def _derived(name: str, raw: DerivedRaw, ctx: _Ctx, key: str) -> Derived:
 def _item(spec: ItemSpec, ctx: _Ctx, key: str) -> Item:
     if spec.unit is not None:
         _unit(spec.unit, ctx, f"{key}.unit")
+    values: tuple[Node, ...] = ()
+    if isinstance(spec.value, list):
+        if len(spec.value) != len(spec.years):
+            raise ctx.error(
+                f"{key}.value",
+                f"gives {len(spec.value)} value(s) for {len(spec.years)} year(s) "
+                f"{spec.years}: give one value per listed year, or one value for all",
+            )
+        if len(set(spec.years)) != len(spec.years):
+            raise ctx.error(f"{key}.years", "a year is listed twice")
+        values = tuple(_expr(v, ctx, f"{key}.value[{i}]") for i, v in enumerate(spec.value))
+        expr = values[0]
+    else:
+        expr = _expr(spec.value, ctx, f"{key}.value")
+    decay, decay_expr = 0.0, None
+    if isinstance(spec.decay, str):
+        decay_expr = _expr(spec.decay, ctx, f"{key}.decay")
+        if YEAR in names(decay_expr):
+            raise ctx.error(
+                f"{key}.decay",
+                "a decay is one rate for all years and cannot use 'year'; "
+                "write a per-year value instead",
+            )
+    else:
+        decay = spec.decay
+        if not 0.0 <= decay < 1.0:
+            raise ctx.error(
+                f"{key}.decay",
+                f"must be a fraction in [0, 1) (or an expression), got {decay}",
+            )
+    uses_year = any(YEAR in names(v) for v in (values or (expr,)))
     return Item(
         spec.name,
         spec.side,
         spec.stakeholder,
-        _expr(spec.value, ctx, f"{key}.value"),
+        expr,
         tuple(spec.years),
-        spec.decay,
+        decay,
         spec.unit,
         spec.source,
         spec.note,
+        values,
+        decay_expr,
+        uses_year,
     )
 
 
@@ -635,6 +737,7 @@ def _finish(
                 raise ctx.error(f"{kind}.{n}", f"{n!r} is also defined in [{seen[n]}]{where}")
             seen[n] = kind
     derived = _order_derived(parts, ctx, where)
+    _check_dependent(parts, ctx, where)
     known = set(seen)
     item_names: set[str] = set()
     for i, it in enumerate(parts.items):
@@ -642,10 +745,13 @@ def _finish(
         if it.name in item_names:
             raise ctx.error(key, f"two items are called {it.name!r}{where}")
         item_names.add(it.name)
-        for ref in sorted(ctx.names(it.expr) - known):
-            raise ctx.error(
-                f"{key}.value", f"refers to undefined name {ref!r}{where}{_suggest(ref, known)}"
-            )
+        for ex in it.expressions:
+            what = "decay" if ex is it.decay_expr else "value"
+            for ref in sorted(ctx.names(ex) - known - {YEAR}):
+                raise ctx.error(
+                    f"{key}.{what}",
+                    f"refers to undefined name {ref!r}{where}{_suggest(ref, known)}",
+                )
         bad = [y for y in it.years if not 1 <= y <= parts.settings.horizon_years]
         if bad:
             raise ctx.error(
@@ -676,6 +782,12 @@ def _order_derived(parts: _Parts, ctx: _Ctx, where: str) -> list[Derived]:
     graph: dict[str, set[str]] = {}
     for n, d in parts.derived.items():
         refs = ctx.names(d.expr)
+        if YEAR in refs:
+            raise ctx.error(
+                f"derived.{n}",
+                "'year' is only defined in item values (each listed year in turn); a "
+                "[derived] quantity has one value per draw: use 'year' in the item instead",
+            )
         for ref in sorted(refs):
             if ref not in known:
                 raise ctx.error(
@@ -692,10 +804,59 @@ def _order_derived(parts: _Parts, ctx: _Ctx, where: str) -> list[Derived]:
     return [parts.derived[n] for n in order]
 
 
+def _check_dependent(parts: _Parts, ctx: _Ctx, where: str) -> None:
+    """Parameters with expression-valued keys: names they use exist, are populations or
+    parameters, and do not refer to each other in a circle (:mod:`graphlib`)."""
+    usable = set(parts.populations) | set(parts.parameters)
+    for n, p in parts.parameters.items():
+        if not isinstance(p.dist, Dependent):
+            continue
+        for k, arg in zip(keys_of(p.dist.kind), p.dist.args, strict=True):
+            _check_dependent_refs(n, k, ctx.names(arg), parts, usable, ctx, where)
+    graph = dependency_graph(parts.parameters)
+    try:
+        graphlib.TopologicalSorter(graph).prepare()
+    except graphlib.CycleError as exc:
+        cycle = _cycle(exc, list(parts.parameters))
+        raise ctx.error(
+            f"parameters.{cycle[0]}", f"circular reference: {' -> '.join(cycle)}{where}"
+        ) from None
+
+
+def _check_dependent_refs(
+    n: str,
+    k: str,
+    refs: Iterable[str],
+    parts: _Parts,
+    usable: set[str],
+    ctx: _Ctx,
+    where: str,
+) -> None:
+    for ref in sorted(refs):
+        if ref == YEAR:
+            raise ctx.error(
+                f"parameters.{n}.{k}",
+                f"'year' is only defined in item values{where}; a parameter has one value per draw",
+            )
+        if ref in parts.derived:
+            raise ctx.error(
+                f"parameters.{n}.{k}",
+                f"refers to derived quantity {ref!r}{where}: a distribution's keys may "
+                "use populations and other parameters only (derived quantities are "
+                "computed after the parameters are drawn)",
+            )
+        if ref not in usable:
+            raise ctx.error(
+                f"parameters.{n}.{k}",
+                f"refers to undefined name {ref!r}{where}{_suggest(ref, usable)}",
+            )
+
+
 def _used_names(scenario: Scenario, ctx: _Ctx) -> set[str]:
     """Names the ledger depends on, directly or through derived quantities."""
-    deps = {d.name: ctx.names(d.expr) for d in scenario.derived}
-    todo = [n for it in scenario.items for n in ctx.names(it.expr)]
+    deps: dict[str, Any] = {d.name: ctx.names(d.expr) for d in scenario.derived}
+    deps.update({n: dependent_refs(p.dist) for n, p in scenario.parameters.items()})
+    todo = [n for it in scenario.items for ex in it.expressions for n in ctx.names(ex)]
     used: set[str] = set()
     while todo:
         n = todo.pop()
@@ -746,12 +907,20 @@ def _check_units(parts: _Parts, derived: list[Derived], ctx: _Ctx, where: str) -
         )
     money = parse_unit(parts.settings.currency)
     per_year = money / parse_unit("year")
+    units[YEAR] = parse_unit("year")  # in item values: the year, 1..horizon
     for i, it in enumerate(parts.items):
         key = f"items[{i}] ({it.name!r})"
-        try:
-            got = infer_unit(it.expr, units)
-        except UnitError as exc:
-            raise ctx.error(f"{key}.value", f"unit mismatch: {exc}{where}") from None
+        if it.decay_expr is not None:
+            _check_decay_unit(it.decay_expr, units, ctx, f"{key}.decay", where)
+        got = None  # the unit of the item's value(s)
+        for ex in it.values or (it.expr,):
+            try:
+                got_ex = infer_unit(ex, units)
+                if got is not None and got_ex is not None:
+                    got_ex = infer_unit_same(got, got_ex)
+            except UnitError as exc:
+                raise ctx.error(f"{key}.value", f"unit mismatch: {exc}{where}") from None
+            got = got_ex
         if isinstance(got, Unit) and got not in (money, per_year):
             raise ctx.error(
                 f"{key}.value",
@@ -766,6 +935,24 @@ def _check_units(parts: _Parts, derived: list[Derived], ctx: _Ctx, where: str) -
                 )
             if isinstance(got, Unit) and got != declared:
                 raise ctx.error(f"{key}.unit", f"declared {declared} but the value gives {got}")
+
+
+def infer_unit_same(a: Any, b: Any) -> Any:
+    """The common unit of two years' values of one item (raises if they differ)."""
+    if isinstance(a, Unit) and isinstance(b, Unit) and a != b:
+        raise UnitError(f"the years' values have different units, {a} and {b}")
+    return b if isinstance(b, Unit) else a
+
+
+def _check_decay_unit(
+    expr: Node, units: Mapping[str, Unit | None], ctx: _Ctx, key: str, where: str
+) -> None:
+    try:
+        got = infer_unit(expr, units)
+    except UnitError as exc:
+        raise ctx.error(key, f"unit mismatch: {exc}{where}") from None
+    if isinstance(got, Unit) and got != Unit():
+        raise ctx.error(key, f"a decay rate is a fraction per year, not {got}{where}")
 
 
 def _correlation(

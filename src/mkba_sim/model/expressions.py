@@ -4,6 +4,12 @@ Text is parsed with :func:`ast.parse` and converted node by node into the small 
 below; any node type outside the whitelist is refused with a message saying what was
 found. The tree is evaluated by :func:`evaluate` (NumPy) or turned into kernel source
 by the engine; Python never evaluates model text.
+
+Functions are declared once, in :data:`FUNCTION_DEFS`: arity, the NumPy implementation
+used by replication and the reference path, and the name of the scalar numba function in
+:mod:`mkba_sim.kernels.exprfuncs` that generated kernels call. Comparisons (``<``,
+``<=``, ``>``, ``>=``, ``==``, ``!=``, joined with ``and``, ``or``, ``not``) exist only
+as the condition of ``where(condition, a, b)``.
 """
 
 from __future__ import annotations
@@ -19,12 +25,18 @@ import numpy as np
 
 __all__ = [
     "FUNCTIONS",
+    "FUNCTION_DEFS",
     "MAX_LENGTH",
+    "YEAR",
     "BinOp",
     "Call",
+    "Compare",
     "ExpressionError",
+    "Function",
+    "Logic",
     "Neg",
     "Node",
+    "Not",
     "Num",
     "Ref",
     "evaluate",
@@ -43,6 +55,10 @@ MAX_DEPTH = 60
 """Deepest nesting of parentheses, function calls, powers and unary minus."""
 MAX_TERMS = 1_000
 """Most operands in one flat chain of ``+ -`` (or of ``* /``); a chain is not nesting."""
+
+
+YEAR = "year"
+"""The name of the current year (1..horizon) in item values."""
 
 
 class ExpressionError(ValueError):
@@ -87,16 +103,140 @@ class Call:
     args: tuple[Node, ...]
 
 
-Node = Num | Ref | BinOp | Neg | Call
+@dataclass(frozen=True)
+class Compare:
+    """``left op right`` with op one of ``< <= > >= == !=`` (only in a condition)."""
+
+    op: str
+    left: Node
+    right: Node
+
+
+@dataclass(frozen=True)
+class Logic:
+    """``a and b and ...`` or ``a or b or ...`` over conditions."""
+
+    op: str
+    args: tuple[Node, ...]
+
+
+@dataclass(frozen=True)
+class Not:
+    """``not condition``."""
+
+    operand: Node
+
+
+Node = Num | Ref | BinOp | Neg | Call | Compare | Logic | Not
+
+_CONDITION = (Compare, Logic, Not)
+
+
+def _np_fold(f: Callable[[Any, Any], Any]) -> Callable[..., Any]:
+    def apply(*args: Any) -> Any:
+        return _fold(f, list(args))
+
+    return apply
+
+
+def _np_normcdf(x: Any) -> Any:
+    from mkba_sim.distributions.conversions import normal_cdf
+
+    return normal_cdf(x)
+
+
+def _np_norminv(p: Any) -> Any:
+    from mkba_sim.distributions.conversions import normal_quantile
+
+    return normal_quantile(p)
+
+
+def _np_logit(p: Any) -> Any:
+    """log(p / (1 - p)): -inf at 0, +inf at 1, NaN outside [0, 1] (as the kernel)."""
+    p = np.asarray(p, dtype=np.float64)
+    with np.errstate(divide="ignore", invalid="ignore"):
+        out = np.log(p) - np.log1p(-p)
+    return np.where((p >= 0.0) & (p <= 1.0), out, np.nan)
+
+
+def _np_expit(x: Any) -> Any:
+    """1 / (1 + exp(-x)), computed without overflow on either side (as the kernel)."""
+    x = np.asarray(x, dtype=np.float64)
+    with np.errstate(over="ignore"):
+        e = np.exp(-np.abs(x))
+    return np.where(x >= 0.0, 1.0 / (1.0 + e), e / (1.0 + e))
+
+
+def _np_clip(x: Any, lo: Any, hi: Any) -> Any:
+    return np.minimum(np.maximum(x, lo), hi)
+
+
+def _np_round(x: Any, digits: Any = 0.0) -> Any:
+    """Round half away from zero to ``digits`` decimals (negative: tens, hundreds, ...)."""
+    x = np.asarray(x, dtype=np.float64)
+    k = np.asarray(digits, dtype=np.float64)
+    pos = k >= 0.0
+    with np.errstate(invalid="ignore", over="ignore"):
+        s = np.power(10.0, np.abs(k))
+        y = np.where(pos, x * s, x / s)
+        a = np.abs(y)
+        f = np.floor(a)
+        r = np.copysign(np.where(a - f >= 0.5, f + 1.0, f), y)
+        out = np.where(pos, r / s, r * s)
+    return np.where(k == np.floor(k), out, np.nan)
+
+
+@dataclass(frozen=True)
+class Function:
+    """One function of the expression language, declared once.
+
+    ``numpy`` evaluates it on arrays (replication, the NumPy reference path); ``kernel``
+    names the scalar numba function of :mod:`mkba_sim.kernels.exprfuncs` with the same
+    semantics (NaN in, NaN out; the same edge values), which generated kernels call.
+    """
+
+    name: str
+    min_args: int
+    max_args: int | None  # None: variadic
+    numpy: Callable[..., Any]
+    kernel: str
+    doc: str
+
+
+FUNCTION_DEFS: dict[str, Function] = {
+    f.name: f
+    for f in (
+        Function("abs", 1, 1, np.abs, "abs", "absolute value"),
+        Function("exp", 1, 1, np.exp, "math.exp", "e to the power x"),
+        Function("log", 1, 1, np.log, "flog", "natural logarithm (-inf at 0, NaN below)"),
+        Function("sqrt", 1, 1, np.sqrt, "fsqrt", "square root (NaN below 0)"),
+        Function("min", 2, None, _np_fold(np.minimum), "fmin", "smallest argument"),
+        Function("max", 2, None, _np_fold(np.maximum), "fmax", "largest argument"),
+        Function("normcdf", 1, 1, _np_normcdf, "fnormcdf", "standard normal CDF Φ(x)"),
+        Function("norminv", 1, 1, _np_norminv, "fnorminv", "standard normal quantile Φ⁻¹(p)"),
+        Function("logit", 1, 1, _np_logit, "flogit", "log(p / (1 - p))"),
+        Function("expit", 1, 1, _np_expit, "fexpit", "1 / (1 + exp(-x)), inverse of logit"),
+        Function("clip", 3, 3, _np_clip, "fclip", "clip(x, low, high) = min(max(x, low), high)"),
+        Function(
+            "round", 1, 2, _np_round, "fround", "round(x) or round(x, digits), half away from 0"
+        ),
+        Function("where", 3, 3, np.where, "", "where(condition, a, b): a if condition else b"),
+    )
+}
+"""Every function of the expression language (the one definition)."""
 
 # name -> (min args, max args or None for variadic)
 FUNCTIONS: dict[str, tuple[int, int | None]] = {
-    "abs": (1, 1),
-    "exp": (1, 1),
-    "log": (1, 1),
-    "sqrt": (1, 1),
-    "min": (2, None),
-    "max": (2, None),
+    n: (f.min_args, f.max_args) for n, f in FUNCTION_DEFS.items()
+}
+
+_COMPARE: dict[type[ast.cmpop], str] = {
+    ast.Lt: "<",
+    ast.LtE: "<=",
+    ast.Gt: ">",
+    ast.GtE: ">=",
+    ast.Eq: "==",
+    ast.NotEq: "!=",
 }
 
 _BINOPS: dict[type[ast.operator], str] = {
@@ -159,6 +299,13 @@ def _convert(node: ast.AST, depth: int) -> Node:
             "calls, powers and unary minus count; a flat chain of + - or * / does not): "
             "split it into [derived] quantities"
         )
+    if isinstance(node, ast.Compare | ast.BoolOp) or (
+        isinstance(node, ast.UnaryOp) and isinstance(node.op, ast.Not)
+    ):
+        raise ExpressionError(
+            "comparisons (< <= > >= == !=, and, or, not) are only allowed as the condition "
+            "of where(condition, a, b)"
+        )
     if isinstance(node, ast.Constant):
         v = node.value
         if isinstance(v, bool) or not isinstance(v, int | float):
@@ -194,11 +341,43 @@ def _convert(node: ast.AST, depth: int) -> Node:
         if n < lo or (hi is not None and n > hi):
             want = str(lo) if hi == lo else f"at least {lo}"
             raise ExpressionError(f"{node.func.id}() takes {want} argument(s), got {n}")
+        if node.func.id == "where":
+            cond = _convert_condition(node.args[0], depth + 1)
+            rest = tuple(_convert(a, depth + 1) for a in node.args[1:])
+            return Call("where", (cond, *rest))
         return Call(node.func.id, tuple(_convert(a, depth + 1) for a in node.args))
     raise ExpressionError(
         f"{type(node).__name__} is not allowed in an expression; only "
         "numbers, names, + - * / **, parentheses and "
         f"{', '.join(sorted(FUNCTIONS))}"
+    )
+
+
+def _convert_condition(node: ast.AST, depth: int) -> Node:
+    """The condition of ``where``: comparisons joined with ``and``, ``or``, ``not``."""
+    if depth > MAX_DEPTH:
+        return _convert(node, depth)  # raises the nesting error
+    if isinstance(node, ast.Compare):
+        parts: list[Node] = []
+        left = _convert(node.left, depth + 1)
+        for op, right_ast in zip(node.ops, node.comparators, strict=True):
+            sym = _COMPARE.get(type(op))
+            if sym is None:
+                raise ExpressionError(
+                    f"comparison {type(op).__name__} is not allowed; use < <= > >= == !="
+                )
+            right = _convert(right_ast, depth + 1)
+            parts.append(Compare(sym, left, right))
+            left = right
+        return parts[0] if len(parts) == 1 else Logic("and", tuple(parts))
+    if isinstance(node, ast.BoolOp):
+        lop = "and" if isinstance(node.op, ast.And) else "or"
+        return Logic(lop, tuple(_convert_condition(v, depth + 1) for v in node.values))
+    if isinstance(node, ast.UnaryOp) and isinstance(node.op, ast.Not):
+        return Not(_convert_condition(node.operand, depth + 1))
+    raise ExpressionError(
+        "the condition of where(condition, a, b) must be a comparison such as "
+        "'year <= 2' or 'x > 0 and y < 1'"
     )
 
 
@@ -241,11 +420,11 @@ def _convert_chain(node: ast.BinOp, depth: int) -> Node:
 
 
 def _children(node: Node) -> tuple[Node, ...]:
-    if isinstance(node, BinOp):
+    if isinstance(node, BinOp | Compare):
         return (node.left, node.right)
-    if isinstance(node, Neg):
+    if isinstance(node, Neg | Not):
         return (node.operand,)
-    if isinstance(node, Call):
+    if isinstance(node, Call | Logic):
         return node.args
     return ()
 
@@ -288,14 +467,6 @@ def names(node: Node) -> set[str]:
     return {n.name for n in walk(node) if isinstance(n, Ref)}
 
 
-_NP_FUNCS: dict[str, Callable[..., Any]] = {
-    "abs": np.abs,
-    "exp": np.exp,
-    "log": np.log,
-    "sqrt": np.sqrt,
-}
-
-
 def evaluate(node: Node, env: Mapping[str, Any], consts: Mapping[int, float] | None = None) -> Any:
     """Evaluate with NumPy semantics (scalars or arrays broadcast; x/0 gives ±inf or nan).
 
@@ -327,11 +498,24 @@ def _apply(
         if node.op == "/":
             return np.divide(a, b)
         return np.power(np.asarray(a, dtype=np.float64), b)
-    if node.func == "min":
-        return _fold(np.minimum, args)
-    if node.func == "max":
-        return _fold(np.maximum, args)
-    return _NP_FUNCS[node.func](args[0])
+    if isinstance(node, Compare):
+        a, b = args
+        return _NP_COMPARE[node.op](a, b)
+    if isinstance(node, Logic):
+        return _fold(np.logical_and if node.op == "and" else np.logical_or, args)
+    if isinstance(node, Not):
+        return np.logical_not(args[0])
+    return FUNCTION_DEFS[node.func].numpy(*args)
+
+
+_NP_COMPARE: dict[str, Callable[[Any, Any], Any]] = {
+    "<": np.less,
+    "<=": np.less_equal,
+    ">": np.greater,
+    ">=": np.greater_equal,
+    "==": np.equal,
+    "!=": np.not_equal,
+}
 
 
 def _fold(f: Callable[[Any, Any], Any], args: list[Any]) -> Any:
@@ -358,13 +542,13 @@ def explain_non_finite(
     values: dict[int, float] = {}
     while stack:  # post-order without recursion
         n, done = stack.pop()
-        kids: tuple[Node, ...] = ()
-        if isinstance(n, BinOp):
-            kids = (n.left, n.right)
-        elif isinstance(n, Neg):
-            kids = (n.operand,)
-        elif isinstance(n, Call):
-            kids = n.args
+        kids: tuple[Node, ...] = _children(n)
+        if isinstance(n, _CONDITION):
+            continue  # a condition is true or false, never non-finite
+        if isinstance(n, Call) and n.func == "where":
+            # only the branch where() takes can be the cause
+            cond = bool(evaluate(n.args[0], env, consts))
+            kids = (n.args[1],) if cond else (n.args[2],)
         if not done and kids:
             stack.append((n, True))
             stack.extend((k, False) for k in reversed(kids))
@@ -391,6 +575,12 @@ def _why(n: Node, args: list[float], v: float) -> str:
             return "log of zero" if a == 0 else f"log of a negative number ({_show(a)})"
         if n.func == "exp":
             return f"exp overflows ({_show(a)})"
+        if n.func == "norminv":
+            return f"norminv of {_show(a)} (defined for probabilities in [0, 1])"
+        if n.func == "logit":
+            return f"logit of {_show(a)} (defined for probabilities in [0, 1])"
+        if n.func == "round":
+            return "round() with digits that are not a whole number"
         return f"{n.func} gives {v}"
     if isinstance(n, BinOp):
         a, b = args

@@ -7,7 +7,10 @@ numba kernel (whose source is emitted from the same :class:`Ledger` and whose ra
 
 * an item's **present value** is its yearly value times its PV weight,
   ``pv_k = value_k * weight_k`` (:meth:`~mkba_sim.model.Item.pv_weight`: decay and
-  discounting over the item's years);
+  discounting over the item's years); an item with a value per year (it uses ``year``,
+  lists one value per year or has a decay expression, :attr:`Item.per_year`) has
+  ``pv_k = 0 + value_k(t1) * factor_k(t1) + value_k(t2) * factor_k(t2) + ...`` over its
+  years in increasing order, with the year factors below;
 * **benefits** and **costs** are the sums of the present values on each side, in item
   order, starting from 0; **net** is ``benefits - costs``;
 * the **benefit-cost ratio** is ``benefits / costs`` when ``costs > 0`` and *undefined*
@@ -130,6 +133,23 @@ class Ledger:
     years: tuple[Balance, ...]
     perspectives: tuple[Balance, ...] = ()
     participants: str | None = None  # the population balances are divided by, if any
+    per_year: tuple[bool, ...] = ()
+    """Per item: its values are given per year (a dict year -> value in
+    :func:`evaluate_ledger`, one variable per year in the kernel)."""
+
+    def year_term_index(self) -> dict[tuple[int, int], int]:
+        """(item index, year) -> index of that term's factor in the year coefficients."""
+        out: dict[tuple[int, int], int] = {}
+        m = 0
+        for bal in self.years:
+            for k, _ in bal.terms:
+                out[(k, int(bal.name))] = m
+                m += 1
+        return out
+
+    def is_per_year(self, k: int) -> bool:
+        """True when item ``k`` has a value per year."""
+        return bool(self.per_year) and self.per_year[k]
 
     @property
     def benefit_items(self) -> tuple[int, ...]:
@@ -201,6 +221,7 @@ def ledger_of(scenario: Scenario) -> Ledger:
         years,
         perspectives,
         scenario.settings.per_participant,
+        tuple(it.per_year for it in items),
     )
 
 
@@ -217,7 +238,8 @@ def ledger_weights(scenario: Scenario, ledger: Ledger | None = None) -> LedgerWe
 def evaluate_ledger(
     ledger: Ledger, weights: LedgerWeights, values: Sequence[Any], participants: Any = None
 ) -> dict[str, Any]:
-    """Every balance from the items' yearly ``values`` (scalars or arrays of draws).
+    """Every balance from the items' yearly ``values`` (scalars or arrays of draws; for
+    an item with values per year, a dict year -> value).
 
     Returns a dict with ``pv`` (list per item), ``benefits``, ``costs``, ``net``, ``bcr``,
     ``stakeholders`` (name -> balance), ``years`` (year -> balance), ``perspectives``
@@ -226,7 +248,16 @@ def evaluate_ledger(
     :attr:`Ledger.participants`; empty when there is none): the arithmetic of the module
     docstring, operation for operation as the generated kernel does it.
     """
-    pv = [np.multiply(v, weights.pv[k]) for k, v in enumerate(values)]
+    index = ledger.year_term_index() if any(ledger.per_year) else {}
+    pv: list[Any] = []
+    for k, v in enumerate(values):
+        if not ledger.is_per_year(k):
+            pv.append(np.multiply(v, weights.pv[k]))
+            continue
+        acc_pv: Any = 0.0
+        for t in sorted(v):
+            acc_pv = acc_pv + np.multiply(v[t], weights.year[index[(k, t)]])
+        pv.append(acc_pv)
     benefits: Any = 0.0
     costs: Any = 0.0
     for k, is_b in enumerate(ledger.is_benefit):
@@ -245,7 +276,8 @@ def evaluate_ledger(
     for bal in ledger.years:
         acc = 0.0
         for k, sign in bal.terms:
-            term = np.multiply(values[k], weights.year[m])
+            vk = values[k][int(bal.name)] if ledger.is_per_year(k) else values[k]
+            term = np.multiply(vk, weights.year[m])
             acc = acc + term if sign > 0 else acc - term
             m += 1
         years[int(bal.name)] = acc

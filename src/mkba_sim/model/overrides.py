@@ -52,7 +52,10 @@ def resolve_override(name: str, current: Distribution, value: Any) -> Distributi
         return value
     if isinstance(value, Quantile):
         u = np.array([value.p])
-        return Fixed(float(current.ppf(u)[0]))
+        try:
+            return Fixed(float(current.ppf(u)[0]))
+        except ValueError as exc:  # a distribution whose keys are expressions
+            raise ValueError(f"{name}: cannot fix it at its own quantile: {exc}") from None
     if isinstance(value, bool) or not isinstance(value, int | float | np.floating | np.integer):
         raise ValueError(
             f"{name}: an override is a number, Quantile(p) or a distribution, got {value!r}"

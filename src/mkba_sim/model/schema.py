@@ -57,9 +57,9 @@ class ItemSpec(_Strict):
     name: str = Field(min_length=1)
     side: Literal["cost", "benefit"]
     stakeholder: str = Field(min_length=1)
-    value: str | Number
+    value: str | Number | list[Any]  # list: one per year, checked by model.build
     years: list[int] = Field(min_length=1)
-    decay: Number = Field(default=0.0, ge=0.0, lt=1.0)
+    decay: Number | str = 0.0  # a number in [0, 1) or an expression, checked by model.build
     unit: str | None = None
     source: str = ""
     note: str = ""

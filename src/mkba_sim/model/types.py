@@ -86,6 +86,28 @@ class Item:
     unit: str | None = None
     source: str = ""
     note: str = ""
+    values: tuple[Node, ...] = ()
+    """One expression per listed year (same order as ``years``), when given as a list."""
+    decay_expr: Node | None = None
+    """``decay`` written as an expression; then ``decay`` is 0 and the decay factor
+    (1 - decay)^(t - first year) is part of each year's value."""
+    uses_year: bool = False
+    """The value refers to ``year`` (1..horizon), so it differs between years."""
+
+    @property
+    def per_year(self) -> bool:
+        """True when the item has a value per year rather than one value for all years."""
+        return bool(self.values) or self.decay_expr is not None or self.uses_year
+
+    def value_expr(self, year: int) -> Node:
+        """The expression of the item's value in ``year`` (before an expression decay)."""
+        return self.values[self.years.index(year)] if self.values else self.expr
+
+    @property
+    def expressions(self) -> tuple[Node, ...]:
+        """Every expression of the item: value(s) and an expression decay."""
+        out = self.values or (self.expr,)
+        return out + ((self.decay_expr,) if self.decay_expr is not None else ())
 
     @property
     def sign(self) -> float:

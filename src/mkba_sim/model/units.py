@@ -25,7 +25,7 @@ import re
 from collections.abc import Mapping
 from dataclasses import dataclass
 
-from mkba_sim.model.expressions import BinOp, Call, Neg, Node, Num, Ref, fold
+from mkba_sim.model.expressions import BinOp, Call, Compare, Logic, Neg, Node, Not, Num, Ref, fold
 
 __all__ = ["LITERAL", "Unit", "UnitError", "infer_unit", "parse_unit", "population_unit"]
 
@@ -182,8 +182,24 @@ def _unit_of(node: Node, args: list[UnitLike], units: Mapping[str, Unit | None])
         if isinstance(a, _Literal) and isinstance(b, _Literal):
             return LITERAL
         return ua * ub if node.op == "*" else ua / ub
+    if isinstance(node, Compare):
+        _same(args[0], args[1], f"comparison '{node.op}'")
+        return None  # a condition has no unit
+    if isinstance(node, Logic | Not):
+        return None
     if not isinstance(node, Call):  # pragma: no cover - the node types are closed
         raise TypeError(f"unknown expression node {type(node).__name__}")
+    if node.func == "where":
+        return _same(args[1], args[2], "where()")
+    if node.func == "clip":
+        return _same(_same(args[0], args[1], "clip()"), args[2], "clip()")
+    if node.func == "round":
+        return args[0]
+    if node.func in ("normcdf", "norminv", "logit", "expit"):
+        u = args[0]
+        if isinstance(u, Unit) and u != Unit():
+            raise UnitError(f"{node.func}() needs a dimensionless argument, got {u}")
+        return Unit() if u is not None else None
     if node.func in ("min", "max"):
         acc = args[0]
         for a in args[1:]:

@@ -53,6 +53,8 @@ def _svg(ax: Any) -> str:
 def _describe_dist(dist: Any, fmt: Formatter, unit: str | None) -> str:
     """``normal (mu 99.000, sd 5.000); 90%: 90.776 – 107.224``."""
     family = getattr(dist, "family", type(dist).__name__.lower())
+    if family == "dependent":  # keys are expressions over other inputs: show them as written
+        return str(getattr(dist, "text", "") or family)
     if family == "posterior":
         what = "model" if not getattr(dist, "is_file", False) else "file"
         return f"posterior ({what} {dist.source}, {dist.variable})"

@@ -51,7 +51,12 @@ def base_case_table(model: Model, cases: Sequence[BaseCase]) -> str:
             out.append(f"  not evaluated: {c.missing}")
             continue
         rows = [
-            (("+ " if side == "benefit" else "- ") + name, holder, fmt_number(v), fmt_number(pv))
+            (
+                ("+ " if side == "benefit" else "- ") + name,
+                holder,
+                fmt_number(v) if math.isfinite(v) else "by year",
+                fmt_number(pv),
+            )
             for name, side, holder, v, pv in c.items
         ]
         rows += [
