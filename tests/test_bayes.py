@@ -20,16 +20,21 @@ import numpy as np
 import pytest
 
 import mkba_sim
-from mkba_sim import bayes
-from mkba_sim.bayes import fit as fit_module
-from mkba_sim.bayes.data import parse_cases, read_cases
+from mkba_sim import fitting
+from mkba_sim.bayes import format_summary
+from mkba_sim.bayes.data import CaseData, parse_cases
 from mkba_sim.bayes.diagnostics import Thresholds, compute_diagnostics
-from mkba_sim.bayes.fit import SamplerSettings, fit_or_load
+from mkba_sim.bayes.sampling import SamplerSettings
 from mkba_sim.errors import BayesError, DiagnosticsError
+from mkba_sim.fitting import fit_or_load
 
 REPO = Path(__file__).resolve().parent.parent
 CASES = REPO / "models" / "data" / "nazorg_plus_cases.csv"
 NAME = "nazorg_plus_recidivism"
+
+
+def read_cases(path: Path) -> CaseData:
+    return parse_cases(path.read_bytes(), str(path))
 
 
 @pytest.fixture(scope="session")
@@ -66,7 +71,7 @@ def _write_cases(directory: Path, edit: dict[int, dict[str, str]] | None = None)
 
 def test_import_does_not_load_pymc() -> None:
     code = (
-        "import sys, mkba_sim.bayes; "
+        "import sys, mkba_sim.bayes, mkba_sim.fitting; "
         "print([m for m in ('pymc', 'arviz', 'pytensor') if m in sys.modules])"
     )
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
@@ -231,7 +236,7 @@ def test_cache_hit_loads_the_same_draws_without_sampling(
     def no_sampling(*args: object, **kwargs: object) -> None:
         raise AssertionError("re-sampled although the cache is valid")
 
-    monkeypatch.setattr(fit_module, "_fit", no_sampling)
+    monkeypatch.setattr(fitting, "sample_groups", no_sampling)
     start = time.perf_counter()
     again = fit_or_load(NAME, "mixture", cache_dir=shared_cache, data_dir=CASES.parent)
     seconds = time.perf_counter() - start
@@ -256,7 +261,7 @@ def test_cache_is_invalidated_when_data_change(
     def sampling(*args: object, **kwargs: object) -> None:
         raise ResampledError
 
-    monkeypatch.setattr(fit_module, "_fit", sampling)
+    monkeypatch.setattr(fitting, "sample_groups", sampling)
     with pytest.raises(ResampledError):
         fit_or_load(NAME, "mixture", cache_dir=shared_cache, data_dir=changed.parent)
     # a different prior is a different posterior too
@@ -265,17 +270,23 @@ def test_cache_is_invalidated_when_data_change(
 
 
 def test_cache_key_covers_data_priors_code_and_sampler() -> None:
-    from mkba_sim.bayes.fit import cache_key
-    from mkba_sim.bayes.registry import get_model
+    from mkba_sim.bayes import cache_key, get_model
 
     sub = get_model(NAME)
     d = read_cases(CASES)
-    base = cache_key(sub, sub.prior("mixture"), d, SamplerSettings())
+    code = fitting.code_sha256(sub)
+    v = {"pymc": "5"}
+
+    def key(prior: str, data: CaseData, settings: SamplerSettings, code: str = code) -> str:
+        return cache_key(sub, sub.prior(prior), data.sha256, settings, code_sha256=code, versions=v)
+
+    base = key("mixture", d, SamplerSettings())
     other_data = parse_cases(CASES.read_bytes().replace(b"2.5,no,,", b"2.4,no,,", 1))
-    assert cache_key(sub, sub.prior("mixture"), other_data, SamplerSettings()) != base
-    assert cache_key(sub, sub.prior("very_active"), d, SamplerSettings()) != base
-    assert cache_key(sub, sub.prior("mixture"), d, SamplerSettings(seed=1)) != base
-    assert cache_key(sub, sub.prior("mixture"), d, SamplerSettings()) == base
+    assert key("mixture", other_data, SamplerSettings()) != base
+    assert key("very_active", d, SamplerSettings()) != base
+    assert key("mixture", d, SamplerSettings(seed=1)) != base
+    assert key("mixture", d, SamplerSettings(), code="other code") != base
+    assert key("mixture", d, SamplerSettings()) == base
 
 
 # --- public API --------------------------------------------------------------------------
@@ -295,7 +306,7 @@ def test_load_posterior_draws_are_jointly_indexed(shared_cache: Path) -> None:
         "cohort_offences_treated",
         "cohort_offences_reference",
     ]
-    d = bayes.load_posterior(NAME, names, cache_dir=shared_cache, data_dir=CASES.parent)
+    d = fitting.load_posterior(NAME, names, cache_dir=shared_cache, data_dir=CASES.parent)
     assert list(d) == names
     assert {a.shape for a in d.values()} == {(4000,)}
     assert all(a.dtype == np.float64 for a in d.values())
@@ -323,34 +334,36 @@ def test_load_posterior_draws_are_jointly_indexed(shared_cache: Path) -> None:
 
 def test_load_posterior_errors(tmp_path: Path) -> None:
     with pytest.raises(BayesError, match=r"unknown Bayesian sub-model 'nope'.*nazorg_plus"):
-        bayes.load_posterior("nope", ["p_treated"], cache_dir=tmp_path)
+        fitting.load_posterior("nope", ["p_treated"], cache_dir=tmp_path)
     with pytest.raises(BayesError, match=r"unknown variable.*'p_treatd'.*avoided_offences"):
-        bayes.load_posterior(NAME, ["p_treated", "p_treatd"], cache_dir=tmp_path)
+        fitting.load_posterior(NAME, ["p_treated", "p_treatd"], cache_dir=tmp_path)
     with pytest.raises(BayesError, match=r"unknown prior 'zavp'.*very_active"):
-        bayes.load_posterior(NAME, ["p_treated"], cache_dir=tmp_path, prior="zavp")
+        fitting.load_posterior(NAME, ["p_treated"], cache_dir=tmp_path, prior="zavp")
     with pytest.raises(BayesError, match=r"not found in .*copy models/data/nazorg_plus_cases"):
-        bayes.load_posterior(NAME, ["p_treated"], cache_dir=tmp_path, data_dir=tmp_path)
+        fitting.load_posterior(NAME, ["p_treated"], cache_dir=tmp_path, data_dir=tmp_path)
     with pytest.raises(BayesError, match=r"no variables"):
-        bayes.load_posterior(NAME, [], cache_dir=tmp_path)
+        fitting.load_posterior(NAME, [], cache_dir=tmp_path)
     assert not any(tmp_path.rglob("*.nc"))  # nothing was fitted
 
 
 def test_summary_json_and_text(shared_cache: Path) -> None:
-    doc = bayes.bayes_summary_json(
+    doc = fitting.bayes_summary_json(
         NAME, prior="mixture", data_dir=CASES.parent, cache_dir=shared_cache
     )
     json.dumps(doc)  # JSON-able
-    assert doc["schema"] == "mkba_sim.bayes/1" and doc["name"] == NAME
+    assert doc["schema"] == "mkba_sim.bayes/2" and doc["name"] == NAME
+    assert "not a causal estimate" in doc["caveat"]
     assert doc["prior"]["name"] == "mixture"
     assert doc["diagnostics"]["passed"] and doc["draws"] == 4000
     v = doc["variables"]["avoided_offences_per_client_year"]
     assert v["interval90"][0] < v["median"] < v["interval90"][1]
-    assert 0.5 < doc["p_any_reduction"]["offences"] <= 1.0
+    assert 0.5 < doc["probabilities"]["P(fewer offences per client-year)"] <= 1.0
     assert [r["prior"] for r in doc["prior_sensitivity"]] == ["mixture"]
-    text = bayes.format_summary(doc)
-    assert "cohort_offences_avoided" in text and "P(any reduction)" in text
-    with pytest.raises(BayesError, match=r"not a mkba_sim.bayes/1 document"):
-        bayes.format_summary({"schema": "other"})
+    text = format_summary(doc)
+    assert "cohort_offences_avoided" in text and "P(fewer offences" in text
+    assert "CAVEAT" in text and "not a causal estimate" in text
+    with pytest.raises(BayesError, match=r"not a mkba_sim.bayes/2 document"):
+        format_summary({"schema": "other"})
 
 
 MODEL_TOML = """
@@ -387,7 +400,7 @@ def test_model_file_finds_its_data_and_simulates(shared_cache: Path, tmp_path: P
         mkba_sim.simulate(model_path, draws=1000, seed=1, bayes_cache=shared_cache)
     _write_cases(tmp_path / "data")
     res = mkba_sim.simulate(model_path, draws=20_000, seed=1, bayes_cache=shared_cache)
-    avoided = bayes.load_posterior(
+    avoided = fitting.load_posterior(
         NAME, ["avoided_offences_per_client_year"], cache_dir=shared_cache, data_dir=CASES.parent
     )["avoided_offences_per_client_year"]
     mean_net = res.summary("base")["net"]["mean"]
@@ -412,7 +425,7 @@ def test_cli_bayes_end_to_end(shared_cache: Path, tmp_path: Path) -> None:
     assert proc.returncode == 0, proc.stderr
     assert time.perf_counter() - start < 30  # loaded from the cache, not fitted
     doc = json.loads(proc.stdout)
-    assert doc["schema"] == "mkba_sim.bayes/1" and doc["model"] == str(model_path)
+    assert doc["schema"] == "mkba_sim.bayes/2" and doc["model"] == str(model_path)
     sub = doc["submodels"][NAME]
     assert sub["cache"]["from_cache"] and sub["data"]["path"] == str(tmp_path / "data" / CASES.name)
     text = subprocess.run(

@@ -13,8 +13,9 @@ from typing import TYPE_CHECKING, Any
 from mkba_sim.engine import simulate_model
 from mkba_sim.engine.plan import check_scenarios
 from mkba_sim.errors import SimulationError
+from mkba_sim.fitting import attach_posteriors
 from mkba_sim.io.model_files import load_model
-from mkba_sim.io.posteriors import attach_posteriors, needs_posteriors
+from mkba_sim.io.posteriors import needs_posteriors
 from mkba_sim.model import Model
 from mkba_sim.results import Result, make_attrs
 

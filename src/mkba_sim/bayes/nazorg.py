@@ -35,17 +35,28 @@ Gelman, A., Carlin, J. B., Stern, H. S., Dunson, D. B., Vehtari, A. & Rubin, D. 
 from __future__ import annotations
 
 import itertools
-from dataclasses import dataclass, replace
+from collections.abc import Mapping
+from dataclasses import replace
 from typing import Any
 
 import numpy as np
 
-from mkba_sim.bayes.data import CaseData
-from mkba_sim.bayes.priors import TREATED_PRIORS, ReferencePrior, TreatedPriors
+from mkba_sim.bayes.data import CaseData, parse_cases
+from mkba_sim.bayes.priors import (
+    DEFAULT_PRIOR,
+    REFERENCE_PRIORS,
+    TREATED_PRIORS,
+    ReferencePrior,
+    TreatedPriors,
+)
+from mkba_sim.bayes.protocol import VariableInfo
+from mkba_sim.errors import BayesError
 
 __all__ = [
     "BASE_VARIABLES",
+    "CAVEAT",
     "VARIABLES",
+    "NazorgRecidivism",
     "VariableInfo",
     "build_model",
     "derived_quantities",
@@ -54,14 +65,6 @@ __all__ = [
     "treated_design",
     "treated_loglik",
 ]
-
-
-@dataclass(frozen=True)
-class VariableInfo:
-    """Unit and meaning of an output variable."""
-
-    unit: str
-    description: str
 
 
 #: Free parameters of the PyMC model (all scalar except ``exposure``).
@@ -408,3 +411,123 @@ def simulate_dataset(
     )
     truth = {"p_treated": float(p_t), "rho_treated": float(rho), "p_intensive": float(p_i)}
     return truth, new
+
+
+#: What the result is not; shown with every output of this sub-model.
+CAVEAT = (
+    "a comparison of 12 interviewed clients with external (national WODC) reference "
+    "figures, not a causal estimate: there is no control group, participation is "
+    "voluntary and the reference may not transfer to this group"
+)
+
+#: Variables shown in summaries, in this order.
+SUMMARY_VARIABLES = (
+    "p_treated",
+    "p_reference",
+    "relative_reduction_reoffending",
+    "rate_treated",
+    "rate_reference",
+    "avoided_offences_per_client_year",
+    "relative_reduction_offences",
+    "offences_per_recidivist_treated",
+    "offences_per_recidivist_reference",
+    "cohort_offences_treated",
+    "cohort_offences_reference",
+    "cohort_offences_avoided",
+    "reference_weight",
+    "p_intensive",
+    "p_little_connection",
+    "intensity_difference",
+)
+
+#: Columns of the sensitivity table.
+SENSITIVITY_VARIABLES = (
+    "p_reference",
+    "avoided_offences_per_client_year",
+    "cohort_offences_avoided",
+)
+
+
+class NazorgRecidivism:
+    """The nazorg-plus recidivism model as a :class:`~mkba_sim.bayes.protocol.SubModel`."""
+
+    name: str = "nazorg_plus_recidivism"
+    description: str = (
+        "reoffending and offence counts of the 12 interviewed nazorg-plus cases "
+        "(seed 003 §5.1) against an uncertain care-as-usual reference"
+    )
+    caveat: str = CAVEAT
+    data_file: str | None = "nazorg_plus_cases.csv"
+    priors: Mapping[str, Any] = REFERENCE_PRIORS
+    default_prior: str = DEFAULT_PRIOR
+    sensitivity: tuple[str, ...] = tuple(REFERENCE_PRIORS)
+    variables: Mapping[str, VariableInfo] = VARIABLES
+    summary_variables: tuple[str, ...] = SUMMARY_VARIABLES
+    sensitivity_variables: tuple[str, ...] = SENSITIVITY_VARIABLES
+    code_modules: tuple[str, ...] = (
+        "mkba_sim.bayes.nazorg",
+        "mkba_sim.bayes.priors",
+        "mkba_sim.bayes.data",
+        "mkba_sim.bayes.sampling",
+    )
+
+    def parse(self, raw: bytes | None, path: str) -> CaseData:
+        """:func:`~mkba_sim.bayes.data.parse_cases`."""
+        if raw is None:
+            raise BayesError(f"{self.name}: the case file {self.data_file!r} is needed")
+        return parse_cases(raw, path)
+
+    def data_fingerprint(self, data: CaseData) -> str:
+        """SHA-256 of the case file's bytes."""
+        return data.sha256
+
+    def build(self, data: CaseData, prior: ReferencePrior) -> Any:
+        """:func:`build_model`."""
+        return build_model(data, prior)
+
+    def derive(
+        self,
+        draws: dict[str, np.ndarray],
+        data: CaseData,
+        prior: ReferencePrior,
+        rng: np.random.Generator,
+    ) -> dict[str, np.ndarray]:
+        """:func:`derived_quantities`."""
+        return derived_quantities(draws, data, prior, rng)
+
+    def observed(self, data: CaseData) -> dict[str, np.ndarray]:
+        """Per-case outcome (−1: known only through the total) and the aggregates."""
+        return {
+            "reoffended": data.reoffended,
+            "total_reoffenders": np.asarray(data.total_reoffenders),
+            "total_offences": np.asarray(data.total_offences),
+            "intensive_reoffenders": np.asarray(data.intensive_reoffenders),
+            "little_connection_reoffenders": np.asarray(data.little_reoffenders),
+        }
+
+    def probabilities(self, out: Any) -> dict[str, float]:
+        """P(fewer offences per client-year), P(lower reoffending), P(fewer in the cohort),
+        P(intensive trajectories reoffend less)."""
+
+        def flat(name: str) -> np.ndarray:
+            return np.asarray(out[name], dtype=np.float64).reshape(-1)
+
+        return {
+            "P(fewer offences per client-year)": float(
+                np.mean(flat("avoided_offences_per_client_year") > 0.0)
+            ),
+            "P(p_treated < p_reference)": float(np.mean(flat("p_treated") < flat("p_reference"))),
+            "P(cohort_offences_avoided > 0)": float(np.mean(flat("cohort_offences_avoided") > 0)),
+            "P(p_intensive < p_little_connection)": float(
+                np.mean(flat("intensity_difference") > 0.0)
+            ),
+        }
+
+    def prior(self, name: str | None) -> ReferencePrior:
+        """The named prior (``None``: the default); unknown names raise :class:`BayesError`."""
+        key = self.default_prior if name is None else name
+        if key not in self.priors:
+            raise BayesError(
+                f"{self.name}: unknown prior {key!r}; choose one of {sorted(self.priors)}"
+            )
+        return self.priors[key]

@@ -27,6 +27,7 @@ from mkba_sim.distributions import (
     parse_distribution,
 )
 from mkba_sim.errors import ModelFileError, ModelWarning
+from mkba_sim.model.evidence import Evidence, parse_evidence
 from mkba_sim.model.expressions import FUNCTIONS, ExpressionError, Node, names, parse_expression
 from mkba_sim.model.schema import (
     CorrelationSpec,
@@ -127,6 +128,7 @@ def build_model(raw: Mapping[str, Any], *, path: str = "<string>", sha256: str =
     scenarios = {n: scenarios[n] for n in ("base", *spec.scenarios)}  # file order
     published = tuple(_published(spec, scenarios, ctx))
     pm = tuple(PmItem(p.name, p.side, p.note, p.source) for p in spec.pm)
+    evidence = _evidence(spec, scenarios, ctx)
     for w in ctx.warnings:
         warnings.warn(w, ModelWarning, stacklevel=2)
     return Model(
@@ -137,6 +139,7 @@ def build_model(raw: Mapping[str, Any], *, path: str = "<string>", sha256: str =
         pm=pm,
         published=published,
         warnings=tuple(ctx.warnings),
+        evidence=evidence,
     )
 
 
@@ -630,6 +633,34 @@ def _published(
                 p.quantity, p.scenario, p.value, p.low, p.high, p.decimals, p.source, p.note
             )
         )
+    return out
+
+
+def _evidence(spec: FileSpec, scenarios: Mapping[str, Scenario], ctx: _Ctx) -> dict[str, Evidence]:
+    """The ``[evidence.NAME]`` blocks, and the posterior parameters that use them."""
+    out: dict[str, Evidence] = {}
+    for name, body in spec.evidence.items():
+        _check_name(name, ctx, f"evidence.{name}")
+        out[name] = parse_evidence(name, body, ctx.path)
+    for sname, sc in scenarios.items():
+        for pname, p in sc.parameters.items():
+            d = p.dist
+            if not isinstance(d, Posterior) or d.is_file or d.source not in out:
+                continue
+            ev = out[d.source]
+            where = "parameters" if sname == "base" else f"scenarios.{sname}.parameters"
+            if d.variable not in ev.outputs:
+                raise ctx.error(
+                    f"{where}.{pname}.variable",
+                    f"evidence block {ev.name!r} ({ev.kind}) has no variable {d.variable!r}; "
+                    f"choose one of {list(ev.outputs)}{_suggest(d.variable, ev.outputs)}",
+                )
+            if d.prior is not None and d.prior not in ev.variants:
+                raise ctx.error(
+                    f"{where}.{pname}.prior",
+                    f"evidence block {ev.name!r} has no prior {d.prior!r}; choose one of "
+                    f"{list(ev.variants)}{_suggest(d.prior, ev.variants)}",
+                )
     return out
 
 

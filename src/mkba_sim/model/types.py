@@ -7,6 +7,7 @@ from dataclasses import dataclass, field
 import numpy as np
 
 from mkba_sim.distributions import Distribution
+from mkba_sim.model.evidence import Evidence
 from mkba_sim.model.expressions import Node
 
 __all__ = [
@@ -172,6 +173,8 @@ class Model:
     published: tuple[PublishedFigure, ...] = ()
     warnings: tuple[str, ...] = ()
     """Problems that do not stop the model (e.g. a scenario setting nothing uses)."""
+    evidence: dict[str, Evidence] = field(default_factory=dict)
+    """``[evidence.NAME]`` blocks (:mod:`mkba_sim.model.evidence`)."""
 
     @property
     def base(self) -> Scenario:
