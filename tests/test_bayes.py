@@ -157,6 +157,9 @@ def test_marginal_likelihood_equals_brute_force() -> None:
 def test_conjugate_special_case_matches_scipy(tmp_path: Path) -> None:
     """With every exposure fixed at the 2-year window the treated block is conjugate.
 
+    The ``face_value`` prior has no measurement term (recorded = registered offences),
+    so rho_treated keeps its conjugate Gamma posterior.
+
     Then p_i = p_treated for every case and the sum over the missing outcomes is
     4 p³(1 − p) Poisson(2 | 10 ρ), so p_treated ~ Beta(1 + 5, 1 + 7), rho_treated ~
     Gamma(1 + 2, rate 1 + 10), p_intensive ~ Beta(1 + 1, 1 + 6), p_little_connection ~
@@ -177,8 +180,8 @@ def test_conjugate_special_case_matches_scipy(tmp_path: Path) -> None:
         data_dir,
         {c: {"exposure_low": "2.0", "exposure_high": "2.0"} for c in range(1, 13)},
     )
-    fit = fit_or_load(NAME, "mixture", cache_dir=tmp_path / "cache", data_dir=data_dir)
-    ref = REFERENCE_PRIORS["mixture"]
+    fit = fit_or_load(NAME, "face_value", cache_dir=tmp_path / "cache", data_dir=data_dir)
+    ref = REFERENCE_PRIORS["face_value"]
     exact = {
         "p_treated": stats.beta(6, 8),
         "rho_treated": stats.gamma(3, scale=1 / 11),
@@ -327,6 +330,30 @@ def test_load_posterior_draws_are_jointly_indexed(shared_cache: Path) -> None:
         d["cohort_offences_avoided"],
         d["cohort_offences_reference"] - d["cohort_offences_treated"],
     )
+    d2 = fitting.load_posterior(
+        NAME,
+        [
+            "p_reference",
+            "p_reference_reported",
+            "transfer_bias",
+            "expected_offences_avoided_per_year",
+            "expected_offences_treated_per_year",
+            "expected_offences_reference_per_year",
+            "p_treated_population",
+        ],
+        cache_dir=shared_cache,
+        data_dir=CASES.parent,
+    )
+    logit = np.log(d2["p_reference_reported"] / (1 - d2["p_reference_reported"]))
+    np.testing.assert_allclose(d2["p_reference"], 1 / (1 + np.exp(-(logit + d2["transfer_bias"]))))
+    np.testing.assert_allclose(
+        d2["expected_offences_avoided_per_year"],
+        d2["expected_offences_reference_per_year"] - d2["expected_offences_treated_per_year"],
+    )
+    # the transfer term is there, with its N(0, 0.5) prior (no data inform it)
+    assert 0.4 < d2["transfer_bias"].std() < 0.6
+    # ignorable selection by default: the population's probability is the sample's
+    np.testing.assert_allclose(d2["p_treated_population"], d["p_treated"])
     # finite population: the 12 observed contribute their 7 offences, the 57 are predicted
     assert d["cohort_offences_treated"].min() >= 7
     assert np.all(d["cohort_offences_avoided"] == np.round(d["cohort_offences_avoided"]))
@@ -437,3 +464,80 @@ def test_cli_bayes_end_to_end(shared_cache: Path, tmp_path: Path) -> None:
     )
     assert bad.returncode == 2 and "unknown prior 'zavp'" in bad.stderr
     assert "Traceback" not in bad.stderr
+
+
+# --- transfer, measurement, selection, population (issue 10) ---------------------------
+
+
+def _fake_draws(rng: np.random.Generator, n: int = 2000) -> dict[str, np.ndarray]:
+    d = read_cases(CASES)
+    shape = (2, n // 2)
+    return {
+        "p_treated": rng.beta(6, 8, shape),
+        "rho_treated": rng.gamma(3, 1 / 11, shape),
+        "p_support_need": rng.beta(500, 540, shape),
+        "p_very_active": rng.beta(220, 74, shape),
+        "w_u": rng.random(shape),
+        "extra_offences_reference": rng.gamma(11.6, 1 / 6.8, shape),
+        "p_intensive": rng.beta(2, 7, shape),
+        "p_little_connection": rng.beta(5, 2, shape),
+        "transfer_bias": rng.normal(0, 0.5, shape),
+        "measurement_log_ratio": rng.normal(0, 0.3, shape),
+        "exposure": d.exposure_low + (d.exposure_high - d.exposure_low) * rng.random((*shape, d.n)),
+    }
+
+
+def test_sensitivity_rows_cover_counts_bias_and_selection() -> None:
+    from mkba_sim.bayes import get_model
+
+    sub = get_model(NAME)
+    rows = {n: sub.prior(n) for n in sub.sensitivity}
+    assert {r.recorded_offences for r in rows.values()} >= {None, 9, 11}
+    assert {r.transfer_sd for r in rows.values()} >= {0.0, 0.5, 1.0}
+    assert any(r.selection_log_odds > 0 for r in rows.values())
+    assert sub.prior(None).name == "mixture" and sub.prior(None).transfer_sd == 0.5
+    assert "not a causal estimate" in sub.caveat
+
+
+def test_recorded_offences_variant_changes_the_data() -> None:
+    from mkba_sim.bayes.nazorg import with_recorded_offences
+    from mkba_sim.bayes.priors import REFERENCE_PRIORS
+
+    d = read_cases(CASES)
+    assert with_recorded_offences(d, REFERENCE_PRIORS["offences_9"]).extra_offences == 4
+    assert with_recorded_offences(d, REFERENCE_PRIORS["offences_11"]).total_offences == 11
+    assert with_recorded_offences(d, REFERENCE_PRIORS["mixture"]) is d
+
+
+def test_population_expectation_and_selection() -> None:
+    """The ledger's input is an expectation for 69, not a one-cohort prediction.
+
+    Checked against a direct computation: E[offences per client per year] = mean over the
+    cases' times at risk of (1 - exp(-lam t)) (1 + rho t) / T, times 69. The finite-
+    population prediction has (about) the same mean for the 57 unobserved; its spread is
+    larger (Poisson and Bernoulli noise). Selection: p_population = 0.6 p + 0.4 expit(logit
+    p + log 2) > p.
+    """
+    from mkba_sim.bayes.nazorg import derived_quantities
+    from mkba_sim.bayes.priors import REFERENCE_PRIORS
+
+    d = read_cases(CASES)
+    draws = _fake_draws(np.random.default_rng(5))
+    out = derived_quantities(draws, d, REFERENCE_PRIORS["mixture"], np.random.default_rng(1))
+    lam = -np.log1p(-out["p_treated"]) / 2
+    t = draws["exposure"]
+    e = (-np.expm1(-lam[..., None] * t) * (1 + draws["rho_treated"][..., None] * t)).mean(-1)
+    np.testing.assert_allclose(out["expected_offences_treated_per_year"], 69 * e / 2)
+    assert out["expected_offences_avoided_per_year"].std() < out["cohort_offences_avoided"].std()
+    sel = derived_quantities(
+        draws, d, REFERENCE_PRIORS["selection_lost_worse"], np.random.default_rng(1)
+    )
+    p = out["p_treated"]
+    expit = 1 / (1 + np.exp(-(np.log(p / (1 - p)) + np.log(2))))
+    np.testing.assert_allclose(sel["p_treated_population"], 0.6 * p + 0.4 * expit)
+    assert np.all(
+        sel["expected_offences_avoided_per_year"] < out["expected_offences_avoided_per_year"]
+    )
+    # measurement ratio exp(eta) and transfer bias pass through draw by draw
+    np.testing.assert_allclose(out["measurement_ratio"], np.exp(draws["measurement_log_ratio"]))
+    np.testing.assert_array_equal(out["transfer_bias"], draws["transfer_bias"])

@@ -51,13 +51,14 @@ def sbc_ranks(n_datasets: int, seed: int) -> dict[str, np.ndarray]:
         import pymc as pm
 
         data = parse_cases(CASES.read_bytes(), str(CASES))
-        model = build_model(data, REFERENCE_PRIORS["mixture"], mutable_data=True)
+        prior = REFERENCE_PRIORS["mixture"]  # with the measurement and transfer terms
+        model = build_model(data, prior, mutable_data=True)
         step = pm.NUTS(model=model, target_accept=0.9)
     logging.getLogger("pymc").setLevel(logging.ERROR)
     rng = np.random.default_rng(seed)
     ranks: dict[str, list[int]] = {p: [] for p in PARAMS}
     for i in range(n_datasets):
-        truth, sim = simulate_dataset(data, rng)
+        truth, sim = simulate_dataset(data, rng, measurement_sd=prior.measurement_sd)
         set_observed(model, sim)
         idata = pm.sample(
             draws=500,
