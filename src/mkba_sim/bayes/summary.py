@@ -135,7 +135,7 @@ def format_summary(doc: dict[str, Any]) -> str:
     ]
     for v, s in doc["variables"].items():
         lo, hi = s["interval90"]
-        q = _count if s["unit"] == "offences" else _fmt
+        q = _count if v.startswith("cohort_") else _fmt
         lines.append(
             f"  {v:<40} {_fmt(s['mean']):>9} {q(s['median']):>9} "
             f"{'[' + q(lo) + ', ' + q(hi) + ']':>22}  {s['unit']}"
@@ -156,12 +156,11 @@ def format_summary(doc: dict[str, Any]) -> str:
     if rows:
         cols = doc["sensitivity_columns"]
         headline = next(iter(rows[0]["probabilities"]), "")
+        width = max(24, *(len(c) for c in cols)) + 1
         lines += [
             "",
-            "  sensitivity (mean [90% interval]):",
-            f"  {'prior / variant':<22} "
-            + " ".join(f"{c[:24]:>26}" for c in cols)
-            + f"  {headline}",
+            "  sensitivity (mean [90% interval]; last column: " + headline + "):",
+            f"  {'prior / variant':<22} " + " ".join(f"{c:>{width}}" for c in cols),
         ]
         for row in rows:
             cells = []
@@ -172,6 +171,6 @@ def format_summary(doc: dict[str, Any]) -> str:
                 )
             p = row["probabilities"].get(headline, math.nan)
             lines.append(
-                f"  {row['prior']:<22} " + " ".join(f"{c:>26}" for c in cells) + f"  {p:.3f}"
+                f"  {row['prior']:<22} " + " ".join(f"{c:>{width}}" for c in cells) + f"  {p:.3f}"
             )
     return "\n".join(lines)
