@@ -42,6 +42,10 @@ RULES: dict[str, tuple[set[str], set[str]]] = {
         {"numpy"},
     ),
 }
+_ALL_LAYERS = {layer for layers, _ in RULES.values() for layer in layers} | set(RULES)
+# the shell and the application layer may import everything (the package itself too)
+RULES["workflow"] = (_ALL_LAYERS | {"", "workflow", "fitting"}, set())
+RULES["cli"] = (_ALL_LAYERS | {"", "workflow", "fitting", "cli"}, set())
 LAZY_ONLY = {"pymc", "arviz", "pytensor", "matplotlib"}
 
 

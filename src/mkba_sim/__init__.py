@@ -10,6 +10,9 @@ Simulation
     :func:`simulate`, :class:`Result`, :func:`save_result`, :func:`load_result`
 Overrides
     :class:`Quantile` (``simulate(..., overrides={"salary": 98_000, "x": Quantile(0.95)})``)
+Bayesian sub-models
+    :func:`fit_or_load`, :func:`load_posterior` (:mod:`mkba_sim.fitting`; the models and
+    the ``SubModel`` protocol are in :mod:`mkba_sim.bayes`).
 Reports
     :func:`make_report` (the HTML decision report; :func:`mkba_sim.workflow.report`).
     ``mkba_sim.report`` is the sub-package of report formats, hence the different name.
@@ -41,6 +44,8 @@ _LAZY = {
     "analyse": "mkba_sim.workflow",
     "make_report": "mkba_sim.workflow",
     "AnalysisOptions": "mkba_sim.analysis.decision",
+    "fit_or_load": "mkba_sim.fitting",
+    "load_posterior": "mkba_sim.fitting",
 }
 
 __all__ = [
@@ -54,7 +59,9 @@ __all__ = [
     "SimulationError",
     "__version__",
     "analyse",
+    "fit_or_load",
     "load_model",
+    "load_posterior",
     "load_result",
     "loads_model",
     "make_report",
@@ -67,6 +74,7 @@ if TYPE_CHECKING:
     from mkba_sim.analysis.decision import AnalysisOptions
     from mkba_sim.analysis.replication import ReplicationRow, replicate
     from mkba_sim.errors import MkbaError, ModelFileError, SimulationError
+    from mkba_sim.fitting import fit_or_load, load_posterior
     from mkba_sim.io.model_files import load_model, loads_model
     from mkba_sim.io.results import load_result, save_result
     from mkba_sim.model import Model
