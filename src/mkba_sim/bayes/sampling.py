@@ -51,8 +51,8 @@ class SamplerSettings:
     The defaults give 4 × 1,000 draws after 1,000 tuning steps on 2 cores: bulk and tail
     ESS well above the gate's 400 for the recidivism model (docs/bayes.md).
     ``prior_draws`` draws from the prior are stored in the ``prior`` group (0: none).
-    ``backend`` is ``"pymc"`` (PyMC's NUTS, compiled C) or ``"nutpie"`` (nutpie's NUTS on
-    a numba-compiled model, if installed).
+    ``backend`` is ``"pymc"`` (PyMC's NUTS on PyTensor's compiled C), ``"numba"`` (PyMC's
+    NUTS on a numba-compiled model) or ``"nutpie"`` (nutpie's NUTS, numba; if installed).
     """
 
     draws: int = 1000
@@ -190,6 +190,8 @@ def sample_model(model: Any, settings: SamplerSettings) -> Any:
         kwargs: dict[str, Any] = {}
         if settings.backend == "nutpie":
             kwargs = {"nuts_sampler": "nutpie", "nuts_sampler_kwargs": {"backend": "numba"}}
+        elif settings.backend == "numba":
+            kwargs = {"compile_kwargs": {"mode": "NUMBA"}}
         elif settings.backend != "pymc":
             raise ValueError(f"unknown sampler backend {settings.backend!r}")
         return pm.sample(
@@ -210,6 +212,7 @@ def _prior_group(
     sub: SubModel, model: Any, data: Any, prior: Any, settings: SamplerSettings
 ) -> xr.Dataset:
     import pymc as pm
+    from pytensor.compile.mode import Mode
 
     if settings.prior_draws <= 0:
         return xr.Dataset()
@@ -221,6 +224,10 @@ def _prior_group(
             model=model,
             var_names=free,
             random_seed=settings.seed + 7,
+            # the prior's forward sampler runs 1,000 times: PyTensor's Python
+            # implementations are fast enough and need no C compilation (a cold cache
+            # otherwise compiles a dozen modules for it)
+            compile_kwargs={"mode": Mode(linker="py", optimizer="fast_compile")},
         )
     pri = idata.prior
     draws = {str(k): np.asarray(pri[k].values) for k in pri.data_vars}
