@@ -265,3 +265,55 @@ def test_example_fits_gates_caches_and_simulates_from_the_cli(tmp_path: Path) ->
     assert 0.0 < out["scenarios"]["base"]["p_net_positive"] < 1.0
     text = cli("run", str(EXAMPLE), "--draws", "20000", "--seed", "1")
     assert text.returncode == 0 and "Caveat: a comparison with an external reference" in text.stdout
+
+
+# --- registering a user's own sub-model ----------------------------------------------------
+
+
+class _MySubModel(EvidenceSubModel):
+    """A user's Python sub-model (here: an evidence block under its own name)."""
+
+
+def test_register_a_python_submodel_and_errors(monkeypatch: pytest.MonkeyPatch) -> None:
+    from mkba_sim.bayes import MODELS, register
+    from mkba_sim.errors import BayesError
+
+    monkeypatch.setattr("mkba_sim.bayes.registry.MODELS", dict(MODELS))
+    import mkba_sim.bayes.registry as registry
+
+    monkeypatch.setattr(fitting, "MODELS", registry.MODELS)
+    sub = _MySubModel(_model(BINOMIAL).evidence["e"])
+    sub.name = "my_model"
+    register(sub)
+    assert fitting.resolve_submodel("my_model") is sub
+    other = _MySubModel(_model(BINOMIAL).evidence["e"])
+    other.name = "my_model"
+    with pytest.raises(BayesError, match=r"already registered"):
+        register(other)
+    assert register(other, replace=True) is fitting.resolve_submodel("my_model")
+    with pytest.raises(BayesError, match=r"is not a SubModel: missing \[.*'build'"):
+        register(object())  # type: ignore[arg-type]
+    with pytest.raises(BayesError, match=r"unknown Bayesian sub-model 'nope'.*my_model"):
+        fitting.resolve_submodel("nope")
+
+
+def test_entry_point_submodels_are_loaded_on_first_use(monkeypatch: pytest.MonkeyPatch) -> None:
+    from importlib import metadata
+
+    import mkba_sim.bayes.registry as registry
+    from mkba_sim.bayes import MODELS
+
+    models = dict(MODELS)
+    monkeypatch.setattr(registry, "MODELS", models)
+    monkeypatch.setattr(fitting, "MODELS", models)
+    monkeypatch.setattr(fitting, "_ENTRY_POINTS_LOADED", False)
+    sub = _MySubModel(_model(BINOMIAL).evidence["e"])
+    sub.name = "installed_model"
+    ep = metadata.EntryPoint("installed_model", "pkg.mod:factory", registry.ENTRY_POINT_GROUP)
+    monkeypatch.setattr(metadata.EntryPoint, "load", lambda self: lambda: sub)
+    monkeypatch.setattr(
+        fitting.metadata,
+        "entry_points",
+        lambda group: [ep] if group == registry.ENTRY_POINT_GROUP else [],
+    )
+    assert fitting.resolve_submodel("installed_model") is sub
