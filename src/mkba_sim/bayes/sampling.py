@@ -27,6 +27,7 @@ import xarray as xr
 
 from mkba_sim.bayes.diagnostics import Diagnostics, compute_diagnostics
 from mkba_sim.bayes.protocol import SubModel
+from mkba_sim.errors import BayesError
 from mkba_sim.results import make_attrs
 
 __all__ = [
@@ -193,7 +194,9 @@ def sample_model(model: Any, settings: SamplerSettings) -> Any:
         elif settings.backend == "numba":
             kwargs = {"compile_kwargs": {"mode": "NUMBA"}}
         elif settings.backend != "pymc":
-            raise ValueError(f"unknown sampler backend {settings.backend!r}")
+            raise BayesError(
+                f"unknown sampler backend {settings.backend!r}; choose pymc, numba or nutpie"
+            )
         return pm.sample(
             draws=settings.draws,
             tune=settings.tune,
