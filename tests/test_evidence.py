@@ -317,3 +317,38 @@ def test_entry_point_submodels_are_loaded_on_first_use(monkeypatch: pytest.Monke
         lambda group: [ep] if group == registry.ENTRY_POINT_GROUP else [],
     )
     assert fitting.resolve_submodel("installed_model") is sub
+
+
+def test_posterior_store_round_trip_and_atomic_write(tmp_path: Path) -> None:
+    """The store writes the groups into one NetCDF file (via a temporary name) and reads
+    every group back; ArviZ reads the same file as an InferenceData."""
+    import xarray as xr
+
+    from mkba_sim.io.posteriors import PosteriorStore
+
+    rng = np.random.default_rng(3)
+    coords = {"chain": [0, 1], "draw": np.arange(50)}
+    groups = {
+        "posterior": xr.Dataset(
+            {"p": (("chain", "draw"), rng.random((2, 50)))}, coords=coords, attrs={"k": "v"}
+        ),
+        "sample_stats": xr.Dataset(
+            {"diverging": (("chain", "draw"), np.zeros((2, 50), dtype=bool))}, coords=coords
+        ),
+        "observed_data": xr.Dataset({"events": np.asarray(5)}),
+        "prior": xr.Dataset({"p": (("chain", "draw"), rng.random((1, 50)))}),
+    }
+    store = PosteriorStore(tmp_path)
+    path = store.path("m", "default", "ab" * 32)
+    assert path == tmp_path / "m" / f"default-{'ab' * 12}.nc"
+    assert store.read(path) is None
+    store.write(path, groups)
+    assert sorted(p.name for p in path.parent.iterdir()) == [path.name]  # no temporary left
+    back = store.read(path)
+    assert back is not None and set(back) == set(groups)
+    np.testing.assert_array_equal(back["posterior"]["p"].values, groups["posterior"]["p"].values)
+    assert back["posterior"].attrs["k"] == "v"
+    assert back["sample_stats"]["diverging"].dtype == bool
+    path.write_bytes(b"not netcdf")
+    with pytest.raises((OSError, ValueError)):
+        store.read(path)
