@@ -174,8 +174,17 @@ def test_poisson_block_matches_the_gamma_poisson_closed_form(tmp_path: Path) -> 
         "prior = { dist = 'gamma', shape = 2, rate = 4 }\n"
     )
     m = _model(block, variable="rate")
-    fit = fitting.fit_or_load("e", model=m, cache_dir=tmp_path, settings=SMALL)
+    events: list[tuple[str, int, int, str]] = []
+    fit = fitting.fit_or_load(
+        "e", model=m, cache_dir=tmp_path, settings=SMALL, on_progress=lambda *e: events.append(e)
+    )
     _check_quantiles(fit.dataset["rate"].values, stats.gamma(9, scale=1 / 24))
+    # progress: the posterior step around one "fit" step per draw of every chain
+    total = SMALL.chains * (SMALL.tune + SMALL.draws)
+    assert events[0] == ("posterior", 0, 1, "e (prior default)")
+    assert events[-1] == ("posterior", 1, 1, "fitted")
+    fits = [e for e in events if e[0] == "fit"]
+    assert len(fits) == total + 1 and fits[-1][1] == fits[-1][2] == total
 
 
 @pytest.mark.slow

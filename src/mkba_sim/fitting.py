@@ -34,7 +34,7 @@ from mkba_sim._cache import cache_root
 from mkba_sim.bayes import MODELS, PosteriorFit, SamplerSettings, SubModel, enforce, register
 from mkba_sim.bayes.diagnostics import Diagnostics
 from mkba_sim.bayes.registry import ENTRY_POINT_GROUP
-from mkba_sim.bayes.sampling import cache_key, sample_groups
+from mkba_sim.bayes.sampling import StepProgress, cache_key, sample_groups
 from mkba_sim.bayes.summary import SCHEMA, sensitivity_row, summary_doc
 from mkba_sim.distributions import Posterior, SpecError
 from mkba_sim.errors import BayesError, MkbaError, ModelFileError
@@ -198,6 +198,7 @@ def fit_or_load(
     data_dir: Path | None = None,
     strict: bool = True,
     settings: SamplerSettings | None = None,
+    on_progress: StepProgress | None = None,
 ) -> PosteriorFit:
     """The posterior of sub-model ``name`` under ``prior``: loaded if cached, else fitted.
 
@@ -221,6 +222,11 @@ def fit_or_load(
         (otherwise warn and return it).
     settings
         Sampler settings (default :class:`~mkba_sim.bayes.SamplerSettings`).
+    on_progress
+        ``on_progress(step, done, total, detail)`` (``mkba_sim.workflow.ProgressCallback``):
+        ``("posterior", 0, 1, "NAME (prior P)")`` first, the ``"fit"`` steps of
+        :func:`mkba_sim.bayes.sampling.sample_model` when the posterior is sampled, and
+        ``("posterior", 1, 1, "from cache" | "fitted")`` last.
 
     Raises
     ------
@@ -240,6 +246,8 @@ def fit_or_load(
     key = cache_key(
         sub, ref, data_sha, settings, code_sha256=code_sha256(sub), versions=_versions()
     )
+    if on_progress is not None:
+        on_progress("posterior", 0, 1, f"{sub.name} (prior {ref.name})")
     store = PosteriorStore(
         Path(cache_dir) if cache_dir is not None else cache_root() / "posteriors"
     )
@@ -270,6 +278,7 @@ def fit_or_load(
                 "model_path": model.path if model is not None else "",
                 "versions": _versions(),
             },
+            on_progress,
         )
         try:
             store.write(path, groups)
@@ -281,6 +290,8 @@ def fit_or_load(
     diag = Diagnostics.from_dict(json.loads(str(post.attrs["diagnostics"])))
     enforce(diag, f"{sub.name} (prior {ref.name!r})", strict=strict)
     seconds = time.perf_counter() - start if from_cache else float(post.attrs["fit_seconds"])
+    if on_progress is not None:
+        on_progress("posterior", 1, 1, "from cache" if from_cache else "fitted")
     return PosteriorFit(groups, diag, key, path, from_cache, seconds, data_path)
 
 
@@ -293,6 +304,7 @@ def load_posterior_with_provenance(
     strict: bool = True,
     prior: str | None = None,
     data_dir: Path | None = None,
+    on_progress: StepProgress | None = None,
 ) -> tuple[dict[str, np.ndarray], dict[str, Any]]:
     """:func:`load_posterior` plus the posterior's provenance.
 
@@ -316,7 +328,13 @@ def load_posterior_with_provenance(
         raise BayesError(f"{name}: no variables asked for")
     sub.prior(prior)  # an unknown prior is an error before any fit
     fit = fit_or_load(
-        name, prior, model=model, cache_dir=cache_dir, data_dir=data_dir, strict=strict
+        name,
+        prior,
+        model=model,
+        cache_dir=cache_dir,
+        data_dir=data_dir,
+        strict=strict,
+        on_progress=on_progress,
     )
     return {v: fit.flat(v) for v in variables}, fit.provenance()
 
@@ -411,6 +429,7 @@ def bayes_summary_json(
     *,
     model: Model | None = None,
     cache_dir: Path | None = None,
+    on_progress: StepProgress | None = None,
 ) -> dict[str, Any]:
     """JSON-able summary of sub-model ``name`` (schema ``mkba_sim.bayes/2``).
 
@@ -419,20 +438,17 @@ def bayes_summary_json(
     """
     sub = resolve_submodel(name, model)
     ref = sub.prior(prior)
-    fit = fit_or_load(
-        name, ref.name, model=model, cache_dir=cache_dir, data_dir=data_dir, strict=strict
-    )
+    kw: dict[str, Any] = {
+        "model": model,
+        "cache_dir": cache_dir,
+        "data_dir": data_dir,
+        "strict": strict,
+        "on_progress": on_progress,
+    }
+    fit = fit_or_load(name, ref.name, **kw)
     names = [ref.name] if prior is not None else list(sub.sensitivity)
     rows = [
-        sensitivity_row(
-            sub,
-            fit
-            if p == ref.name
-            else fit_or_load(
-                name, p, model=model, cache_dir=cache_dir, data_dir=data_dir, strict=strict
-            ),
-        )
-        for p in names
+        sensitivity_row(sub, fit if p == ref.name else fit_or_load(name, p, **kw)) for p in names
     ]
     return summary_doc(sub, fit, rows)
 
@@ -444,6 +460,7 @@ def attach_posteriors(
     cache_dir: Path | None = None,
     strict: bool = True,
     allow_outside_files: bool = False,
+    on_progress: StepProgress | None = None,
 ) -> tuple[Model, list[dict[str, Any]]]:
     """Return ``model`` with draws loaded into every posterior parameter.
 
@@ -456,7 +473,8 @@ def attach_posteriors(
 
     Also returns one provenance record per posterior used (sub-model, prior, cache key,
     diagnostics, caveat) or per draws file (path and number of draws), for the result's
-    attributes.
+    attributes. ``on_progress`` reports loading or fitting each sub-model's posterior
+    (:func:`fit_or_load`).
     """
     names = scenarios or tuple(model.scenarios)
     wanted = submodel_variables(model, names)
@@ -471,6 +489,7 @@ def attach_posteriors(
                 cache_dir=cache_dir,
                 strict=strict,
                 prior=prior,
+                on_progress=on_progress,
             )
             loaded[(source, prior)] = got
             provenance.append({**info, "variables": sorted(variables)})

@@ -17,7 +17,7 @@ import json
 import os
 import time
 import warnings
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from dataclasses import asdict, dataclass
 from pathlib import Path
 from typing import Any
@@ -35,12 +35,16 @@ __all__ = [
     "GROUPS",
     "PosteriorFit",
     "SamplerSettings",
+    "StepProgress",
     "cache_key",
     "sample_groups",
     "sample_model",
 ]
 
 CACHE_SCHEMA = "mkba_sim.posterior/2"
+#: ``on_progress(step, done, total, detail)``: the protocol of
+#: ``mkba_sim.workflow.ProgressCallback``.
+StepProgress = Callable[[str, int, int, str], None]
 #: The InferenceData groups a stored posterior holds.
 GROUPS = ("posterior", "sample_stats", "observed_data", "prior")
 
@@ -178,11 +182,15 @@ def _quiet_pymc() -> Iterator[None]:
         log.setLevel(level)
 
 
-def sample_model(model: Any, settings: SamplerSettings) -> Any:
+def sample_model(
+    model: Any, settings: SamplerSettings, on_progress: StepProgress | None = None
+) -> Any:
     """Run NUTS on a PyMC ``model``; return PyMC's ``InferenceData``.
 
     ``settings.backend = "nutpie"`` samples with nutpie (numba backend) instead of
-    PyMC's own NUTS.
+    PyMC's own NUTS. ``on_progress("fit", done, total, detail)`` is called before
+    sampling and, with PyMC's sampler, for every draw of every chain, tuning included
+    (``total = chains × (tune + draws)``), through PyMC's ``callback``.
     """
     import pymc as pm
 
@@ -197,6 +205,19 @@ def sample_model(model: Any, settings: SamplerSettings) -> Any:
             raise BayesError(
                 f"unknown sampler backend {settings.backend!r}; choose pymc, numba or nutpie"
             )
+        if on_progress is not None:
+            total = settings.chains * (settings.tune + settings.draws)
+            done = [0]
+            report = on_progress
+
+            def callback(trace: Any, draw: Any) -> None:
+                done[0] += 1
+                phase = "tuning" if draw.tuning else "sampling"
+                report("fit", done[0], total, f"chain {draw.chain + 1}/{settings.chains} {phase}")
+
+            report("fit", 0, total, f"{settings.chains} chains on {cores} cores")
+            if settings.backend != "nutpie":
+                kwargs["callback"] = callback
         return pm.sample(
             draws=settings.draws,
             tune=settings.tune,
@@ -245,6 +266,7 @@ def sample_groups(
     prior: Any,
     settings: SamplerSettings,
     attrs: dict[str, Any],
+    on_progress: StepProgress | None = None,
 ) -> tuple[dict[str, xr.Dataset], Diagnostics]:
     """Build, compile, sample, derive; the InferenceData groups and their diagnostics.
 
@@ -257,6 +279,8 @@ def sample_groups(
     attrs
         Provenance stamped on the ``posterior`` group (cache key, data path...), merged
         with :func:`mkba_sim.results.make_attrs` and the diagnostics.
+    on_progress
+        Passed to :func:`sample_model`.
 
     Notes
     -----
@@ -270,7 +294,7 @@ def sample_groups(
         warnings.simplefilter("ignore", FutureWarning)
         warnings.filterwarnings("ignore", message="PyTensor could not link to a BLAS")
         model = sub.build(data, prior)
-        idata = sample_model(model, settings)
+        idata = sample_model(model, settings, on_progress)
         prior_ds = _prior_group(sub, model, data, prior, settings)
     post = idata.posterior
     draws = {str(k): np.asarray(post[k].values) for k in post.data_vars}
