@@ -361,3 +361,32 @@ def test_posterior_store_round_trip_and_atomic_write(tmp_path: Path) -> None:
     path.write_bytes(b"not netcdf")
     with pytest.raises((OSError, ValueError)):
         store.read(path)
+
+
+def test_poisson_comparison_block_builds_and_derives() -> None:
+    """A count comparison: 7 offences in 20 person-years against 0.8 ± 0.1 a year."""
+    block = (
+        "[evidence.e]\nkind = 'comparison'\noutcome = 'poisson'\nevents = 7\nexposure = 20\n"
+        "prior = { dist = 'gamma', mean = 0.5, sd = 0.5 }\n"
+        "reference = { mean = 0.8, sd = 0.1 }\ntransfer = { sd = 0.3 }\nunit = 'offences/year'\n"
+    )
+    m = _model(block, variable="rate_ratio")
+    ev = m.evidence["e"]
+    sub = EvidenceSubModel(ev)
+    assert ev.outputs[0] == "rate_treated" and sub.variables["rate_treated"].unit == "offences/year"
+    model = sub.build(ev, sub.prior(None))
+    assert {v.name for v in model.free_RVs} == {
+        "rate_treated",
+        "rate_reference_reported",
+        "transfer_bias",
+    }
+    draws = {
+        "rate_treated": np.array([[0.4]]),
+        "rate_reference_reported": np.array([[0.8]]),
+        "transfer_bias": np.array([[np.log(1.25)]]),
+    }
+    out = sub.derive(draws, ev, sub.prior(None), np.random.default_rng(0))
+    np.testing.assert_allclose(out["rate_reference"], 1.0)
+    np.testing.assert_allclose(out["difference"], 0.6)
+    np.testing.assert_allclose(out["rate_ratio"], 0.4)
+    np.testing.assert_allclose(out["relative_reduction"], 0.6)
