@@ -24,10 +24,10 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from mkba_sim.bayes.data import read_cases
-from mkba_sim.bayes.fit import configure_pytensor
+from mkba_sim.bayes.data import parse_cases
 from mkba_sim.bayes.nazorg import build_model, set_observed, simulate_dataset
 from mkba_sim.bayes.priors import REFERENCE_PRIORS
+from mkba_sim.fitting import configure_pytensor
 
 CASES = Path(__file__).resolve().parent.parent / "models" / "data" / "nazorg_plus_cases.csv"
 N_DATASETS = 30
@@ -50,14 +50,15 @@ def sbc_ranks(n_datasets: int, seed: int) -> dict[str, np.ndarray]:
         warnings.filterwarnings("ignore", message="PyTensor could not link to a BLAS")
         import pymc as pm
 
-        data = read_cases(CASES)
-        model = build_model(data, REFERENCE_PRIORS["mixture"], mutable_data=True)
+        data = parse_cases(CASES.read_bytes(), str(CASES))
+        prior = REFERENCE_PRIORS["mixture"]  # with the measurement and transfer terms
+        model = build_model(data, prior, mutable_data=True)
         step = pm.NUTS(model=model, target_accept=0.9)
     logging.getLogger("pymc").setLevel(logging.ERROR)
     rng = np.random.default_rng(seed)
     ranks: dict[str, list[int]] = {p: [] for p in PARAMS}
     for i in range(n_datasets):
-        truth, sim = simulate_dataset(data, rng)
+        truth, sim = simulate_dataset(data, rng, measurement_sd=prior.measurement_sd)
         set_observed(model, sim)
         idata = pm.sample(
             draws=500,

@@ -117,13 +117,13 @@ def test_evsi_from_the_command_line(tmp_path: Path) -> None:
 
 def test_study_design_of_the_sub_model() -> None:
     """The study is paired with the very posterior draws the simulation uses."""
-    from mkba_sim import bayes
+    from mkba_sim import fitting
 
     data = REPO / "models" / "data"
-    d = bayes.study_design("nazorg_plus_recidivism", data_dir=data)
+    d = fitting.study_design("nazorg_plus_recidivism", data_dir=data)
     assert d is not None
     assert (d.min_n, d.max_n, d.window_years) == (12, 69, 2.0)
-    post = bayes.load_posterior(
+    post = fitting.load_posterior(
         "nazorg_plus_recidivism", ["p_treated", "rho_treated"], data_dir=data
     )
     np.testing.assert_array_equal(d.draws["p_treated"], post["p_treated"])

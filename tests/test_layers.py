@@ -28,10 +28,24 @@ RULES: dict[str, tuple[set[str], set[str]]] = {
     "report": ({"report", "plot", "analysis", "model", "results", "errors"}, {"numpy"}),
     "plot": ({"plot", "analysis", "results", "errors"}, {"numpy"}),
     "bayes": (
-        {"bayes", "io", "errors", "results", "_cache"},
-        {"numpy", "xarray", "scipy", "pandas"},
+        {"bayes", "model", "distributions", "errors", "results"},
+        {"numpy", "xarray", "scipy"},
+    ),
+    # io touches disk and never imports bayes (the posterior store holds plain datasets)
+    "io": (
+        {"io", "model", "distributions", "results", "errors", "_cache"},
+        {"numpy", "xarray"},
+    ),
+    # the application layer: everything above, heavy packages lazily
+    "fitting": (
+        {"bayes", "io", "model", "distributions", "errors", "results", "_cache"},
+        {"numpy"},
     ),
 }
+_ALL_LAYERS = {layer for layers, _ in RULES.values() for layer in layers} | set(RULES)
+# the shell and the application layer may import everything (the package itself too)
+RULES["workflow"] = (_ALL_LAYERS | {"", "workflow", "fitting"}, set())
+RULES["cli"] = (_ALL_LAYERS | {"", "workflow", "fitting", "cli"}, set())
 LAZY_ONLY = {"pymc", "arviz", "pytensor", "matplotlib", "dask", "distributed"}
 
 
@@ -71,6 +85,43 @@ def test_layer_imports(path: Path) -> None:
             continue
         assert root not in LAZY_ONLY, f"{path.name}: {root} must be imported inside functions"
         assert root in allowed_pkgs, f"{path.name}: {layer} imports {name} at top level"
+
+
+#: Calls that read or write files; ``bayes`` must make none of them (data arrive as bytes,
+#: posteriors leave as datasets; :mod:`mkba_sim.fitting` and :mod:`mkba_sim.io` do the rest).
+DISK_CALLS = {
+    "open",
+    "read_bytes",
+    "read_text",
+    "write_bytes",
+    "write_text",
+    "to_netcdf",
+    "to_zarr",
+    "open_dataset",
+    "open_datatree",
+    "load_dataset",
+    "save_dataset",
+    "mkdir",
+    "unlink",
+    "cache_root",
+    "from_netcdf",
+}
+
+
+@pytest.mark.parametrize(
+    "path",
+    sorted((SRC / "bayes").glob("*.py")),
+    ids=lambda p: p.name,
+)
+def test_bayes_never_touches_the_disk(path: Path) -> None:
+    tree = ast.parse(path.read_text())
+    for node in ast.walk(tree):
+        if isinstance(node, ast.Call):
+            f = node.func
+            name = (
+                f.id if isinstance(f, ast.Name) else f.attr if isinstance(f, ast.Attribute) else ""
+            )
+            assert name not in DISK_CALLS, f"{path.name}:{node.lineno}: bayes calls {name}()"
 
 
 def test_no_eval_or_exec_in_package() -> None:

@@ -110,7 +110,8 @@ def test_analyse_without_sobol_reports_no_sobol_step() -> None:
 
 
 def test_bayes_fit_reports_every_nuts_draw_then_the_cache_reports_none(tmp_path: Path) -> None:
-    from mkba_sim.bayes.fit import SamplerSettings, fit_or_load
+    from mkba_sim.bayes import SamplerSettings
+    from mkba_sim.fitting import fit_or_load
 
     tiny = SamplerSettings(draws=15, tune=10, chains=2, cores=1)
     kwargs = {"cache_dir": tmp_path, "data_dir": REPO / "models" / "data", "strict": False}

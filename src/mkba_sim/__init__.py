@@ -10,6 +10,9 @@ Simulation
     :func:`simulate`, :class:`Result`, :func:`save_result`, :func:`load_result`
 Overrides
     :class:`Quantile` (``simulate(..., overrides={"salary": 98_000, "x": Quantile(0.95)})``)
+Bayesian sub-models
+    :func:`fit_or_load`, :func:`load_posterior` (:mod:`mkba_sim.fitting`; the models and
+    the ``SubModel`` protocol are in :mod:`mkba_sim.bayes`).
 Reports
     :func:`make_report` (the HTML decision report; :func:`mkba_sim.workflow.report`).
     ``mkba_sim.report`` is the sub-package of report formats, hence the different name.
@@ -43,6 +46,8 @@ _LAZY = {
     "analyse": "mkba_sim.workflow",
     "make_report": "mkba_sim.workflow",
     "AnalysisOptions": "mkba_sim.analysis.decision",
+    "fit_or_load": "mkba_sim.fitting",
+    "load_posterior": "mkba_sim.fitting",
 }
 
 __all__ = [
@@ -58,7 +63,9 @@ __all__ = [
     "__version__",
     "analyse",
     "base_case",
+    "fit_or_load",
     "load_model",
+    "load_posterior",
     "load_result",
     "loads_model",
     "make_report",
@@ -71,6 +78,7 @@ if TYPE_CHECKING:
     from mkba_sim.analysis.decision import AnalysisOptions
     from mkba_sim.analysis.replication import BaseCase, ReplicationRow, base_case, replicate
     from mkba_sim.errors import MkbaError, ModelFileError, SimulationError
+    from mkba_sim.fitting import fit_or_load, load_posterior
     from mkba_sim.io.model_files import load_model, loads_model
     from mkba_sim.io.results import load_result, save_result
     from mkba_sim.model import Model

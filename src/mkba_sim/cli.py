@@ -668,35 +668,35 @@ def _override(text: str) -> tuple[str, Any]:
 
 
 def _cmd_bayes(args: argparse.Namespace) -> int:
-    from mkba_sim.io.posteriors import model_data_dir, submodel_variables
+    from mkba_sim.io.posteriors import submodel_variables
 
     model = _load(args.model)
-    names = sorted({name for name, _ in submodel_variables(model)})
+    names = sorted({name for name, _ in submodel_variables(model)} | set(model.evidence))
     if not names:
         raise MkbaError(
             f"{args.model}: no parameter uses a Bayesian sub-model "
-            '(dist = "posterior" with model = ...)'
+            '(dist = "posterior" with model = ...) and there is no [evidence] block'
         )
-    from mkba_sim import bayes
+    from mkba_sim import fitting
+    from mkba_sim.bayes import format_summary
 
-    data_dir = model_data_dir(model)
     with _progress(args) as progress:
         docs = {
-            n: bayes.bayes_summary_json(
+            n: fitting.bayes_summary_json(
                 n,
                 prior=args.prior,
                 strict=not args.no_strict,
-                data_dir=data_dir,
+                model=model,
                 on_progress=progress,
             )
             for n in names
         }
     if args.json:
         print(
-            json.dumps({"schema": bayes.SCHEMA, "model": args.model, "submodels": docs}, indent=2)
+            json.dumps({"schema": fitting.SCHEMA, "model": args.model, "submodels": docs}, indent=2)
         )
     else:
-        print("\n\n".join(bayes.format_summary(doc) for doc in docs.values()))
+        print("\n\n".join(format_summary(doc) for doc in docs.values()))
     return 0
 
 
@@ -924,10 +924,11 @@ def build_parser() -> argparse.ArgumentParser:
         "--prior",
         default=None,
         metavar="NAME",
-        help="only this reference prior (mixture, support_need, very_active); "
-        "default: mixture, with every prior in the sensitivity table",
+        help="only this prior or sensitivity variant (e.g. mixture, support_need, "
+        "very_active); default: the sub-model's default, with every variant in the "
+        "sensitivity table",
     )
-    b.add_argument("--json", action="store_true", help="JSON (mkba_sim.bayes/1)")
+    b.add_argument("--json", action="store_true", help="JSON (mkba_sim.bayes/2)")
     b.add_argument(
         "--no-strict",
         action="store_true",

@@ -14,8 +14,9 @@ from typing import TYPE_CHECKING, Any, Protocol
 from mkba_sim.engine import simulate_model
 from mkba_sim.engine.plan import check_scenarios
 from mkba_sim.errors import SimulationError
+from mkba_sim.fitting import attach_posteriors
 from mkba_sim.io.model_files import load_model
-from mkba_sim.io.posteriors import attach_posteriors, needs_posteriors
+from mkba_sim.io.posteriors import needs_posteriors
 from mkba_sim.model import Model
 from mkba_sim.results import Result, make_attrs
 
@@ -39,7 +40,7 @@ class ProgressCallback(Protocol):
     The layers below the application layer take the same callable, typed
     ``Callable[[str, int, int, str], None]``: the engine reports ``"compile"`` and
     ``"draws"``, :mod:`mkba_sim.analysis.decision` the analysis steps,
-    :func:`mkba_sim.bayes.fit.fit_or_load` ``"posterior"`` and ``"fit"``.
+    :func:`mkba_sim.fitting.fit_or_load` ``"posterior"`` and ``"fit"``.
     """
 
     def __call__(self, step: str, done: int, total: int, detail: str) -> None:
@@ -158,7 +159,7 @@ def analyse(
     ``"sobol"``, ``"delta"``, ``"sweep"``) counting its reruns or inputs; the reruns
     themselves report nothing.
     When an input of the scenario comes from a Bayesian sub-model that names a study
-    (:func:`mkba_sim.bayes.study_design`), the study is simulated per kept draw from the
+    (:func:`mkba_sim.fitting.study_design`), the study is simulated per kept draw from the
     posterior draw behind it, for the EVSI curve; otherwise EVSI is omitted and the
     result says why (``to_dict()["evsi"]["reason"]``).
     With ``backend="dask"`` the base run and every rerun are submitted to one cluster
@@ -276,8 +277,8 @@ def _study(
     import numpy as np
 
     from mkba_sim.analysis.decision import Study
-    from mkba_sim.bayes import study_design
     from mkba_sim.distributions import Posterior
+    from mkba_sim.fitting import study_design
     from mkba_sim.io.posteriors import model_data_dir
 
     def sub_model_inputs(name: str) -> list[tuple[str, Posterior]]:
@@ -296,6 +297,7 @@ def _study(
         design = study_design(
             dist.source,
             dist.prior,
+            model=m,
             cache_dir=bayes_cache,
             data_dir=model_data_dir(m),
             strict=strict,

@@ -91,7 +91,7 @@ class Study:
     """A study whose outcome can be simulated for every kept draw of the base run (EVSI).
 
     Built by the application layer from a Bayesian sub-model's study design
-    (:func:`mkba_sim.bayes.study_design`) and the posterior draw behind each kept draw.
+    (:func:`mkba_sim.fitting.study_design`) and the posterior draw behind each kept draw.
 
     Attributes
     ----------

@@ -1,4 +1,4 @@
-"""Case data of a Bayesian sub-model: the nazorg-plus case file, read and checked.
+"""Case data of a Bayesian sub-model: the nazorg-plus case file, parsed from bytes and checked.
 
 The file (``models/data/nazorg_plus_cases.csv``, documented in ``nazorg_plus_cases.md``)
 has one row per interviewed case and ``# @key: value`` header lines for the aggregate
@@ -13,13 +13,12 @@ import csv
 import hashlib
 import io
 from dataclasses import dataclass, field
-from pathlib import Path
 
 import numpy as np
 
 from mkba_sim.errors import BayesError
 
-__all__ = ["CaseData", "parse_cases", "read_cases"]
+__all__ = ["CaseData", "parse_cases"]
 
 _REQUIRED_META = (
     "cohort_size",
@@ -237,18 +236,3 @@ def _check_consistency(d: CaseData) -> None:
             raise BayesError(
                 f"{p}: case {d.cases[i]} reoffended but has no time at risk (exposure_high = 0)"
             )
-
-
-def read_cases(path: Path) -> CaseData:
-    """Read and check the case file at ``path``.
-
-    Raises
-    ------
-    BayesError
-        If the file cannot be read or is malformed.
-    """
-    try:
-        raw = Path(path).read_bytes()
-    except OSError as exc:
-        raise BayesError(f"cannot read case data {str(path)!r}: {exc.strerror or exc}") from None
-    return parse_cases(raw, str(path))

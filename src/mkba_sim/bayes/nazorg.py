@@ -35,17 +35,28 @@ Gelman, A., Carlin, J. B., Stern, H. S., Dunson, D. B., Vehtari, A. & Rubin, D. 
 from __future__ import annotations
 
 import itertools
-from dataclasses import dataclass, replace
+from collections.abc import Mapping
+from dataclasses import replace
 from typing import Any
 
 import numpy as np
 
-from mkba_sim.bayes.data import CaseData
-from mkba_sim.bayes.priors import TREATED_PRIORS, ReferencePrior, TreatedPriors
+from mkba_sim.bayes.data import CaseData, parse_cases
+from mkba_sim.bayes.priors import (
+    DEFAULT_PRIOR,
+    REFERENCE_PRIORS,
+    TREATED_PRIORS,
+    ReferencePrior,
+    TreatedPriors,
+)
+from mkba_sim.bayes.protocol import VariableInfo
+from mkba_sim.errors import BayesError
 
 __all__ = [
     "BASE_VARIABLES",
+    "CAVEAT",
     "VARIABLES",
+    "NazorgRecidivism",
     "VariableInfo",
     "build_model",
     "derived_quantities",
@@ -54,14 +65,6 @@ __all__ = [
     "treated_design",
     "treated_loglik",
 ]
-
-
-@dataclass(frozen=True)
-class VariableInfo:
-    """Unit and meaning of an output variable."""
-
-    unit: str
-    description: str
 
 
 #: Free parameters of the PyMC model (all scalar except ``exposure``).
@@ -74,12 +77,43 @@ BASE_VARIABLES = (
     "extra_offences_reference",
     "p_intensive",
     "p_little_connection",
+    "transfer_bias",
+    "measurement_log_ratio",
 )
 
 #: Every scalar output per posterior draw (what model files may ask for).
 VARIABLES: dict[str, VariableInfo] = {
-    "p_treated": VariableInfo("1", "two-year probability of reoffending under nazorg-plus"),
-    "p_reference": VariableInfo("1", "two-year probability of reoffending, care as usual"),
+    "p_treated": VariableInfo(
+        "1", "two-year probability of reoffending under nazorg-plus (the 12 interviewed)"
+    ),
+    "p_treated_population": VariableInfo(
+        "1",
+        "the same for the cohort's population (selection of 12 of 20 drawn; = p_treated "
+        "if the loss is ignorable)",
+    ),
+    "p_reference": VariableInfo(
+        "1", "two-year probability of reoffending, care as usual, transferred to this group"
+    ),
+    "p_reference_reported": VariableInfo(
+        "1", "the WODC reference groups' probability (mixture by reference_weight)"
+    ),
+    "transfer_bias": VariableInfo(
+        "1", "log-odds bias between the reported reference and this group (Turner et al. 2009)"
+    ),
+    "measurement_ratio": VariableInfo(
+        "1", "recorded (interviews, case files) / registered-comparable further offences"
+    ),
+    "expected_offences_avoided_per_year": VariableInfo(
+        "offences/year",
+        "LEDGER INPUT: expected offences avoided per year by a cohort of 69 (population "
+        "expectation: recurs with every cohort)",
+    ),
+    "expected_offences_treated_per_year": VariableInfo(
+        "offences/year", "expected offences per year of a cohort of 69 under nazorg-plus"
+    ),
+    "expected_offences_reference_per_year": VariableInfo(
+        "offences/year", "expected offences per year of a cohort of 69, care as usual"
+    ),
     "rate_treated": VariableInfo(
         "offences/client-year", "offences per client-year at risk under nazorg-plus"
     ),
@@ -93,8 +127,8 @@ VARIABLES: dict[str, VariableInfo] = {
     "relative_reduction_offences": VariableInfo("1", "1 - rate_treated / rate_reference"),
     "cohort_offences_avoided": VariableInfo(
         "offences",
-        "posterior predictive: offences avoided by the cohort of 69 over the two-year window "
-        "(the 12 observed fixed, the 57 others predicted)",
+        "2020 COHORT PREDICTION (finite population, not the ledger input): offences avoided "
+        "by the 69 of 2020 over the two-year window (the 12 observed fixed, 57 predicted)",
     ),
     "cohort_offences_treated": VariableInfo(
         "offences", "offences of the 69 under nazorg-plus (7 observed + 57 predicted)"
@@ -242,6 +276,7 @@ def build_model(
     import pymc as pm
     import pytensor.tensor as pt
 
+    data = with_recorded_offences(data, prior)
     window = float(data.window_years)
     lo = data.exposure_low
     width = data.exposure_high - data.exposure_low
@@ -265,13 +300,19 @@ def build_model(
             u = pm.Uniform("exposure_u", 0.0, 1.0, shape=uncertain.size)
             t = pt.set_subtensor(t[uncertain], lo[uncertain] + width[uncertain] * u)
         pm.Deterministic("exposure", t, dims="case")
-        pm.Potential("treated_loglik", treated_loglik(lam, rho_t, t, data.missing, design))
+        # outcome measurement: recorded further offences ~ Poisson(psi * rho * t)
+        psi: Any = 1.0
+        if prior.measurement_sd > 0:
+            psi = pt.exp(pm.Normal("measurement_log_ratio", 0.0, prior.measurement_sd))
+        pm.Potential("treated_loglik", treated_loglik(lam, rho_t * psi, t, data.missing, design))
         # reference: care as usual, priors only
         pm.Beta("p_support_need", prior.p_support_need.alpha, prior.p_support_need.beta)
         pm.Beta("p_very_active", prior.p_very_active.alpha, prior.p_very_active.beta)
         pm.Beta("w_u", prior.w_alpha, prior.w_beta)
         g = prior.extra_offences_reference
         pm.Gamma("extra_offences_reference", alpha=g.shape, beta=g.rate)
+        if prior.transfer_sd > 0:  # transferability of the reference (Turner et al. 2009)
+            pm.Normal("transfer_bias", 0.0, prior.transfer_sd)
         # intensity contrast (secondary)
         p_i = pm.Beta("p_intensive", treated.p_intensive.alpha, treated.p_intensive.beta)
         p_l = pm.Beta(
@@ -300,6 +341,33 @@ def set_observed(model: Any, data: CaseData) -> None:
     pm.set_data(values, model=model)
 
 
+def with_recorded_offences(data: CaseData, prior: ReferencePrior) -> CaseData:
+    """``data`` with the prior's ``recorded_offences`` (sensitivity rows), if it sets one.
+
+    Raises
+    ------
+    BayesError
+        If the number is below the number of reoffenders.
+    """
+    n = prior.recorded_offences
+    if n is None or n == data.total_offences:
+        return data
+    if n < data.total_reoffenders:
+        raise BayesError(
+            f"prior {prior.name!r}: {n} recorded offences is below the "
+            f"{data.total_reoffenders} reoffenders"
+        )
+    return replace(data, total_offences=n)
+
+
+def _expit(x: np.ndarray) -> np.ndarray:
+    return 1.0 / (1.0 + np.exp(-x))
+
+
+def _logit(p: np.ndarray) -> np.ndarray:
+    return np.log(p) - np.log1p(-p)
+
+
 def derived_quantities(
     draws: dict[str, np.ndarray],
     data: CaseData,
@@ -308,32 +376,68 @@ def derived_quantities(
 ) -> dict[str, np.ndarray]:
     """Every output of :data:`VARIABLES` from the posterior draws (arrays of one shape).
 
-    ``draws`` holds the :data:`BASE_VARIABLES` and ``exposure`` (shape ``(..., n_cases)``).
-    ``rng`` drives the cohort's posterior predictive: each of the ``cohort_size − n``
-    unobserved clients gets the exposure distribution of a randomly chosen sampled case
-    (the sample is a random draw from the cohort, 003 §2.3), reoffends with
-    ``1 − exp(−λ t)`` and commits ``1 + Poisson(ρ t)`` offences; under care as usual all
-    69 are predicted with the reference hazard and ρ, the 12 at their own (posterior)
-    exposure. Observed offences of the 12 under nazorg-plus are fixed at the total.
+    ``draws`` holds the free parameters and ``exposure`` (shape ``(..., n_cases)``);
+    ``transfer_bias`` and ``measurement_log_ratio`` are 0 where the prior has no such term.
+
+    **Population (the ledger's input).** ``expected_offences_*_per_year`` are
+    expectations for a cohort of ``cohort_size`` clients: per client, E[offences in the
+    window] = (1 − e^{−λ t})(1 + ρ t) averaged over the exposure distribution of the
+    sample (the posterior times at risk of the 12 cases), divided by the window. This is
+    the yearly effect that recurs with every cohort, not a prediction of one cohort.
+
+    **Selection.** The treated probability of the population is (1 − f) p_treated + f
+    expit(logit p_treated + γ) (``lost_share`` f, ``selection_log_odds`` γ; γ = 0: the
+    loss of 8 of the 20 drawn is ignorable).
+
+    **The 2020 cohort (finite population, a separate output).** ``rng`` drives the
+    posterior predictive: each of the ``cohort_size − n`` unobserved clients gets the
+    exposure distribution of a randomly chosen sampled case (the sample is a random draw
+    from the cohort, 003 §2.3), reoffends with ``1 − exp(−λ t)`` and commits
+    ``1 + Poisson(ρ t)`` offences; under care as usual all 69 are predicted with the
+    reference hazard and ρ, the 12 at their own (posterior) exposure. Recorded offences of
+    the 12 under nazorg-plus are fixed at the total.
     """
+    data = with_recorded_offences(data, prior)
     window = float(data.window_years)
     p_t = draws["p_treated"]
+    zero = np.zeros_like(p_t)
     rho_t = draws["rho_treated"]
     w = prior.w_shift + prior.w_scale * draws["w_u"]
-    p_ref = (1.0 - w) * draws["p_support_need"] + w * draws["p_very_active"]
+    p_reported = (1.0 - w) * draws["p_support_need"] + w * draws["p_very_active"]
+    delta = draws.get("transfer_bias", zero)
+    p_ref = _expit(_logit(p_reported) + delta)
+    psi = np.exp(draws.get("measurement_log_ratio", zero))
+    f = prior.lost_share
+    p_pop = (1.0 - f) * p_t + f * _expit(_logit(p_t) + prior.selection_log_odds)
     m_ref = 1.0 + draws["extra_offences_reference"]
     rho_ref = draws["extra_offences_reference"] / window
     m_t = 1.0 + window * rho_t
-    rate_t = p_t * m_t / window
+    rate_t = p_pop * m_t / window
     rate_ref = p_ref * m_ref / window
+    lam_t = -np.log1p(-p_pop) / window
+    lam_ref = -np.log1p(-p_ref) / window
+    t_obs = draws["exposure"]
+
+    def expected(lam: np.ndarray, rho: np.ndarray) -> np.ndarray:
+        per_case = -np.expm1(-lam[..., None] * t_obs) * (1.0 + rho[..., None] * t_obs)
+        return data.cohort_size * per_case.mean(axis=-1) / window
+
+    e_t, e_ref = expected(lam_t, rho_t), expected(lam_ref, rho_ref)
     out: dict[str, np.ndarray] = {
         "p_treated": p_t,
+        "p_treated_population": p_pop,
         "p_reference": p_ref,
+        "p_reference_reported": p_reported,
+        "transfer_bias": np.broadcast_to(delta, p_t.shape).copy(),
+        "measurement_ratio": np.broadcast_to(psi, p_t.shape).copy(),
         "rate_treated": rate_t,
         "rate_reference": rate_ref,
         "avoided_offences_per_client_year": rate_ref - rate_t,
-        "relative_reduction_reoffending": 1.0 - p_t / p_ref,
+        "relative_reduction_reoffending": 1.0 - p_pop / p_ref,
         "relative_reduction_offences": 1.0 - rate_t / rate_ref,
+        "expected_offences_treated_per_year": e_t,
+        "expected_offences_reference_per_year": e_ref,
+        "expected_offences_avoided_per_year": e_ref - e_t,
         "offences_per_recidivist_treated": m_t,
         "offences_per_recidivist_reference": m_ref,
         "rho_treated": rho_t,
@@ -345,14 +449,11 @@ def derived_quantities(
         "intensity_difference": draws["p_little_connection"] - draws["p_intensive"],
     }
     shape = p_t.shape
-    lam_t = -np.log1p(-p_t) / window
-    lam_ref = -np.log1p(-p_ref) / window
     n_other = data.cohort_size - data.n
     pick = rng.integers(0, data.n, size=(*shape, n_other))
     t_other = data.exposure_low[pick] + (
         data.exposure_high[pick] - data.exposure_low[pick]
     ) * rng.random(size=pick.shape)
-    t_obs = draws["exposure"]
 
     def offences(lam: np.ndarray, rho: np.ndarray, t: np.ndarray) -> np.ndarray:
         p = -np.expm1(-lam[..., None] * t)
@@ -371,13 +472,18 @@ def derived_quantities(
 
 
 def simulate_dataset(
-    data: CaseData, rng: np.random.Generator, treated: TreatedPriors = TREATED_PRIORS
+    data: CaseData,
+    rng: np.random.Generator,
+    treated: TreatedPriors = TREATED_PRIORS,
+    measurement_sd: float = 0.0,
 ) -> tuple[dict[str, float], CaseData]:
     """Draw parameters from the treated priors and a data set from the model.
 
     Used by simulation-based calibration (Talts et al. 2018, arXiv:1804.06788): the case
     structure (exposure bounds, which cases are missing) is that of ``data``; outcomes,
-    totals and the intensity counts are simulated.
+    totals and the intensity counts are simulated; the recorded further offences are
+    Poisson(ψ ρ t) with log ψ ~ Normal(0, ``measurement_sd``) (the prior's
+    measurement term).
 
     Returns
     -------
@@ -392,7 +498,8 @@ def simulate_dataset(
     lam = -np.log1p(-p_t) / window
     t = data.exposure_low + (data.exposure_high - data.exposure_low) * rng.random(data.n)
     y = (rng.random(data.n) < -np.expm1(-lam * t)).astype(np.int64)
-    n_off = np.where(y == 1, 1 + rng.poisson(rho * t), 0)
+    psi = np.exp(rng.normal(0.0, measurement_sd)) if measurement_sd > 0 else 1.0
+    n_off = np.where(y == 1, 1 + rng.poisson(rho * psi * t), 0)
     observed = y.copy()
     observed[data.missing] = -1
     k_i = int(rng.binomial(data.intensive_cases, p_i))
@@ -408,3 +515,135 @@ def simulate_dataset(
     )
     truth = {"p_treated": float(p_t), "rho_treated": float(rho), "p_intensive": float(p_i)}
     return truth, new
+
+
+#: What the result is not; shown with every output of this sub-model.
+CAVEAT = (
+    "a comparison of 12 interviewed clients with external (national WODC) reference "
+    "figures, not a causal estimate: there is no control group, participation is "
+    "voluntary and the reference may not transfer to this group"
+)
+
+#: Variables shown in summaries, in this order.
+SUMMARY_VARIABLES = (
+    "p_treated",
+    "p_treated_population",
+    "p_reference_reported",
+    "transfer_bias",
+    "p_reference",
+    "relative_reduction_reoffending",
+    "rate_treated",
+    "rate_reference",
+    "avoided_offences_per_client_year",
+    "relative_reduction_offences",
+    "offences_per_recidivist_treated",
+    "offences_per_recidivist_reference",
+    "measurement_ratio",
+    "expected_offences_treated_per_year",
+    "expected_offences_reference_per_year",
+    "expected_offences_avoided_per_year",
+    "cohort_offences_treated",
+    "cohort_offences_reference",
+    "cohort_offences_avoided",
+    "reference_weight",
+    "p_intensive",
+    "p_little_connection",
+    "intensity_difference",
+)
+
+#: Columns of the sensitivity table.
+SENSITIVITY_VARIABLES = (
+    "p_reference",
+    "avoided_offences_per_client_year",
+    "expected_offences_avoided_per_year",
+)
+
+
+class NazorgRecidivism:
+    """The nazorg-plus recidivism model as a :class:`~mkba_sim.bayes.protocol.SubModel`."""
+
+    name: str = "nazorg_plus_recidivism"
+    description: str = (
+        "reoffending and offence counts of the 12 interviewed nazorg-plus cases "
+        "(seed 003 §5.1) against an uncertain care-as-usual reference"
+    )
+    caveat: str = CAVEAT
+    data_file: str | None = "nazorg_plus_cases.csv"
+    priors: Mapping[str, Any] = REFERENCE_PRIORS
+    default_prior: str = DEFAULT_PRIOR
+    sensitivity: tuple[str, ...] = tuple(REFERENCE_PRIORS)
+    variables: Mapping[str, VariableInfo] = VARIABLES
+    summary_variables: tuple[str, ...] = SUMMARY_VARIABLES
+    sensitivity_variables: tuple[str, ...] = SENSITIVITY_VARIABLES
+    code_modules: tuple[str, ...] = (
+        "mkba_sim.bayes.nazorg",
+        "mkba_sim.bayes.priors",
+        "mkba_sim.bayes.data",
+        "mkba_sim.bayes.sampling",
+    )
+
+    def parse(self, raw: bytes | None, path: str) -> CaseData:
+        """:func:`~mkba_sim.bayes.data.parse_cases`."""
+        if raw is None:
+            raise BayesError(f"{self.name}: the case file {self.data_file!r} is needed")
+        return parse_cases(raw, path)
+
+    def data_fingerprint(self, data: CaseData) -> str:
+        """SHA-256 of the case file's bytes."""
+        return data.sha256
+
+    def build(self, data: CaseData, prior: ReferencePrior) -> Any:
+        """:func:`build_model`."""
+        return build_model(data, prior)
+
+    def derive(
+        self,
+        draws: dict[str, np.ndarray],
+        data: CaseData,
+        prior: ReferencePrior,
+        rng: np.random.Generator,
+    ) -> dict[str, np.ndarray]:
+        """:func:`derived_quantities`."""
+        return derived_quantities(draws, data, prior, rng)
+
+    def observed(self, data: CaseData) -> dict[str, np.ndarray]:
+        """Per-case outcome (−1: known only through the total) and the aggregates."""
+        return {
+            "reoffended": data.reoffended,
+            "total_reoffenders": np.asarray(data.total_reoffenders),
+            "total_offences": np.asarray(data.total_offences),
+            "intensive_reoffenders": np.asarray(data.intensive_reoffenders),
+            "little_connection_reoffenders": np.asarray(data.little_reoffenders),
+        }
+
+    def probabilities(self, out: Any) -> dict[str, float]:
+        """P(fewer offences per client-year), P(lower reoffending), P(fewer in the cohort),
+        P(intensive trajectories reoffend less)."""
+
+        def flat(name: str) -> np.ndarray:
+            return np.asarray(out[name], dtype=np.float64).reshape(-1)
+
+        return {
+            "P(fewer offences per client-year)": float(
+                np.mean(flat("avoided_offences_per_client_year") > 0.0)
+            ),
+            "P(p_treated_population < p_reference)": float(
+                np.mean(flat("p_treated_population") < flat("p_reference"))
+            ),
+            "P(expected_offences_avoided_per_year > 0)": float(
+                np.mean(flat("expected_offences_avoided_per_year") > 0.0)
+            ),
+            "P(cohort_offences_avoided > 0)": float(np.mean(flat("cohort_offences_avoided") > 0)),
+            "P(p_intensive < p_little_connection)": float(
+                np.mean(flat("intensity_difference") > 0.0)
+            ),
+        }
+
+    def prior(self, name: str | None) -> ReferencePrior:
+        """The named prior (``None``: the default); unknown names raise :class:`BayesError`."""
+        key = self.default_prior if name is None else name
+        if key not in self.priors:
+            raise BayesError(
+                f"{self.name}: unknown prior {key!r}; choose one of {sorted(self.priors)}"
+            )
+        return self.priors[key]

@@ -35,7 +35,10 @@ from mkba_sim.errors import BayesError
 
 __all__ = [
     "DEFAULT_PRIOR",
+    "LOST_SHARE",
+    "MEASUREMENT_SD",
     "REFERENCE_PRIORS",
+    "TRANSFER_SD",
     "TREATED_PRIORS",
     "BetaPrior",
     "GammaPrior",
@@ -43,7 +46,6 @@ __all__ = [
     "TreatedPriors",
     "beta_from_mean_sd",
     "gamma_from_mean_sd",
-    "get_reference_prior",
 ]
 
 
@@ -139,7 +141,16 @@ TREATED_PRIORS = TreatedPriors()
 # WODC (2020) p. 56 / p. 23 / p. 56, via 003 §5.1 p. 37; see ReferencePrior.
 _P_SUPPORT_NEED = beta_from_mean_sd(0.48, 0.015)
 _P_VERY_ACTIVE = beta_from_mean_sd(0.75, 0.025)
-_EXTRA_OFFENCES_REFERENCE = gamma_from_mean_sd(1.7, 0.2)
+# sd 0.5, not the 0.2 of national sampling precision: whether 2.7 per recidivist (one
+# national group) transfers to this group is uncertain too (issue 10; docs/bayes.md)
+_EXTRA_OFFENCES_REFERENCE = gamma_from_mean_sd(1.7, 0.5)
+
+#: Default sd of the transfer bias on the log-odds of p_reference (see ReferencePrior).
+TRANSFER_SD = 0.5
+#: Default sd of log(recorded / registered offences) (see ReferencePrior).
+MEASUREMENT_SD = 0.3
+#: 8 of the 20 drawn at random were not interviewed (5 unreachable, 3 non-response).
+LOST_SHARE = 8 / 20
 
 
 @dataclass(frozen=True)
@@ -163,11 +174,38 @@ class ReferencePrior:
         (003 §5.1 p. 37; WODC 2020 p. 23): Beta with mean 0.75, sd 0.025 (95% ≈ 0.70–0.80).
     extra_offences_reference
         Offences per recidivist in two years minus the first one: 2.7 − 1 = 1.7 (WODC 2020
-        p. 56, quoted in 003 §5.1 p. 37), Gamma with sd 0.2 (95% ≈ 2.3–3.1 offences per
-        recidivist). The study gives 2.7 only for the support-need group; it is used for
-        both groups, which is conservative for ZAVP.
+        p. 56, quoted in 003 §5.1 p. 37), Gamma with sd 0.5 (95% ≈ 0.9–2.8, i.e. 1.9–3.8
+        offences per recidivist): national sampling precision would be about 0.2; the rest
+        is uncertainty about whether one national group's figure transfers to this group.
+        The study gives 2.7 only for the support-need group; it is used for both groups.
     w_shift, w_scale, w_alpha, w_beta
         The weight on the very-active group, see above.
+    transfer_sd
+        Transferability of the reference to the treated clients: a bias δ ~ Normal(0,
+        ``transfer_sd``) on the log-odds, logit p_reference = logit p_reported + δ — the
+        additive bias term of bias-adjusted evidence synthesis (Turner et al. 2009,
+        doi:10.1111/j.1467-985X.2008.00547.x). 0.5 means the odds of reoffending under care
+        as usual may differ from the national groups' by a factor 0.38–2.7 (95%):
+        voluntary participation, reach through the coordinator and a national rather than
+        Limburg reference are each plausible sources of that size. 0: no term.
+    measurement_sd
+        Outcome measurement: the treated offences are those known from interviews and case
+        files, not all convicted (003 §5.1 footnotes 38–39), WODC counts registered cases.
+        The recorded count of further offences is Poisson(ψ ρ t) with log ψ ~ Normal(0,
+        ``measurement_sd``): ψ = recorded / registered-comparable, 0.56–1.8 (95%) at 0.3,
+        centred on 1 because the two errors (unconvicted cases counted; offences unknown
+        to the interviewer missed) pull in opposite directions. 0: no term.
+    recorded_offences
+        Replace the case file's total of recorded offences (7) by this number (the
+        sensitivity rows 9 and 11); ``None``: the case file's.
+    selection_log_odds
+        The 12 interviewed are 12 of 20 drawn at random; 8 were lost (5 unreachable, 3
+        non-response). The cohort's reoffending probability is (1 − f) p + f expit(logit p
+        + γ) with f = ``lost_share`` (8/20) and γ this value: 0 (the default) is the stated
+        assumption that the loss is ignorable; log 2 (a sensitivity row) gives the lost
+        clients twice the odds of reoffending.
+    lost_share
+        f above.
     """
 
     name: str
@@ -179,6 +217,11 @@ class ReferencePrior:
     p_support_need: BetaPrior = _P_SUPPORT_NEED
     p_very_active: BetaPrior = _P_VERY_ACTIVE
     extra_offences_reference: GammaPrior = _EXTRA_OFFENCES_REFERENCE
+    transfer_sd: float = TRANSFER_SD
+    measurement_sd: float = MEASUREMENT_SD
+    recorded_offences: int | None = None
+    selection_log_odds: float = 0.0
+    lost_share: float = LOST_SHARE
 
     def as_dict(self) -> dict[str, Any]:
         """JSON-able form (also hashed into the posterior cache key)."""
@@ -209,23 +252,46 @@ REFERENCE_PRIORS: dict[str, ReferencePrior] = {
             w_shift=1.0,
             w_scale=0.0,
         ),
+        ReferencePrior(
+            "face_value",
+            "mixture, with the reference taken at face value: no transfer bias, recorded "
+            "offences = registered, reference offences per recidivist 2.7 +- 0.2",
+            w_shift=0.0,
+            w_scale=1.0,
+            transfer_sd=0.0,
+            measurement_sd=0.0,
+            extra_offences_reference=gamma_from_mean_sd(1.7, 0.2),
+        ),
+        ReferencePrior(
+            "transfer_wide",
+            "mixture, transfer bias sd 1.0 on the log-odds (odds off by 0.14-7.1)",
+            w_shift=0.0,
+            w_scale=1.0,
+            transfer_sd=1.0,
+        ),
+        ReferencePrior(
+            "offences_9",
+            "mixture, 9 recorded offences instead of 7 (offences missed by interviews "
+            "and case files)",
+            w_shift=0.0,
+            w_scale=1.0,
+            recorded_offences=9,
+        ),
+        ReferencePrior(
+            "offences_11",
+            "mixture, 11 recorded offences instead of 7",
+            w_shift=0.0,
+            w_scale=1.0,
+            recorded_offences=11,
+        ),
+        ReferencePrior(
+            "selection_lost_worse",
+            "mixture, the 8 of 20 not interviewed had twice the odds of reoffending "
+            "(non-ignorable selection)",
+            w_shift=0.0,
+            w_scale=1.0,
+            selection_log_odds=math.log(2.0),
+        ),
     )
 }
 DEFAULT_PRIOR = "mixture"
-
-
-def get_reference_prior(name: str | None) -> ReferencePrior:
-    """The reference prior called ``name`` (``None``: the default, ``mixture``).
-
-    Raises
-    ------
-    BayesError
-        For an unknown name; the message lists the known ones.
-    """
-    key = DEFAULT_PRIOR if name is None else name
-    try:
-        return REFERENCE_PRIORS[key]
-    except KeyError:
-        raise BayesError(
-            f"unknown reference prior {key!r}; choose one of {sorted(REFERENCE_PRIORS)}"
-        ) from None

@@ -1,17 +1,41 @@
 """How the data of a new study would come out, per set of sub-model parameters (for EVSI).
 
-One function per study design, named by a sub-model in the registry
-(``SubModel.study``). Not part of any posterior's cache key: a study design does not
-change the posterior.
+One function per study design, and :data:`STUDIES`, the study of each registered
+sub-model by name (a user's own sub-model may carry a ``study_spec`` attribute instead).
+Not part of any posterior's cache key: a study design does not change the posterior.
 """
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass
+from typing import Any
 
 import numpy as np
 
-__all__ = ["nazorg_follow_up"]
+__all__ = ["STUDIES", "StudySpec", "nazorg_follow_up", "study_spec"]
+
+
+@dataclass(frozen=True)
+class StudySpec:
+    """A study a sub-model can predict: what it does and how its data come out.
+
+    Attributes
+    ----------
+    description
+        What the study does, in a sentence.
+    statistics
+        Names of its summary statistics (columns of ``simulate``'s result).
+    informs
+        The posterior variables the study's data depend on.
+    simulate
+        ``simulate(draws, n, window_years, rng) -> (len, len(statistics))``.
+    """
+
+    description: str
+    statistics: tuple[str, ...]
+    informs: tuple[str, ...]
+    simulate: Callable[[Mapping[str, np.ndarray], int, float, np.random.Generator], np.ndarray]
 
 
 def nazorg_follow_up(
@@ -53,3 +77,26 @@ def nazorg_follow_up(
     reoffenders = rng.binomial(n, p)
     extra = rng.poisson(rho * window_years * reoffenders)
     return np.column_stack([reoffenders, reoffenders + extra]).astype(np.float64)
+
+
+#: The study of each registered sub-model that names one, by sub-model name.
+STUDIES: dict[str, StudySpec] = {
+    "nazorg_plus_recidivism": StudySpec(
+        description=(
+            "follow n new nazorg-plus clients for two years and count who reoffends and "
+            "their offences"
+        ),
+        statistics=("reoffenders", "offences"),
+        informs=("p_treated", "rho_treated"),
+        simulate=nazorg_follow_up,
+    )
+}
+
+
+def study_spec(sub: Any) -> StudySpec | None:
+    """The study of sub-model ``sub`` (its ``study_spec`` attribute, else
+    :data:`STUDIES` by name); ``None`` when it names none."""
+    own = getattr(sub, "study_spec", None)
+    if isinstance(own, StudySpec):
+        return own
+    return STUDIES.get(getattr(sub, "name", ""))

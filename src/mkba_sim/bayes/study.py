@@ -1,15 +1,16 @@
 """Studies a Bayesian sub-model can predict: the data side of the expected value of sample
 information (EVSI).
 
-A sub-model that names a study (``SubModel.study``, written in
-:mod:`mkba_sim.bayes.studies`) says how the data of a new study
-would come out for given values of its parameters. :func:`study_design` pairs that with
-the sub-model's posterior draws, so that for every posterior draw a study's summary
-statistics can be simulated from their predictive distribution: what the regression
+A sub-model that names a study (a :class:`~mkba_sim.bayes.studies.StudySpec` in
+:data:`mkba_sim.bayes.studies.STUDIES`, or a ``study_spec`` attribute of a user's own
+sub-model) says how the data of a new study would come out for given values of its
+parameters. :func:`make_study_design` pairs that with the sub-model's posterior draws
+(which the application layer, :func:`mkba_sim.fitting.study_design`, loads), so that
+for every posterior draw a study's summary statistics can be simulated from their predictive distribution: what the regression
 method of Strong et al. (2015) needs (:func:`mkba_sim.analysis.evsi`).
 
 This module is not part of a posterior's cache key (``SubModel.code_modules``): it does
-not change the posterior, only what is done with it.
+not change the posterior, only what is done with it. It never touches the disk.
 
 References
 ----------
@@ -23,16 +24,14 @@ from __future__ import annotations
 
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
-from pathlib import Path
+from typing import Any
 
 import numpy as np
 
-from mkba_sim.bayes.data import read_cases
-from mkba_sim.bayes.fit import fit_or_load, resolve_data_file
-from mkba_sim.bayes.registry import get_model
+from mkba_sim.bayes.studies import StudySpec, study_spec
 from mkba_sim.errors import BayesError
 
-__all__ = ["StudyDesign", "study_design"]
+__all__ = ["StudyDesign", "StudySpec", "make_study_design", "study_spec"]
 
 
 @dataclass(frozen=True)
@@ -87,40 +86,38 @@ class StudyDesign:
         return self.simulate_fn(chosen, int(n), self.window_years, rng)
 
 
-def study_design(
-    name: str,
-    prior: str | None = None,
-    *,
-    cache_dir: Path | None = None,
-    data_dir: Path | None = None,
-    strict: bool = True,
-) -> StudyDesign | None:
-    """The study of sub-model ``name`` with its posterior draws; ``None`` if it has none.
+def make_study_design(
+    name: str, spec: StudySpec, draws: Mapping[str, np.ndarray], data: Any
+) -> StudyDesign:
+    """The study ``spec`` of sub-model ``name`` with its posterior ``draws``.
 
-    Loads the posterior the simulation used (from the cache; fitting only if it is
-    missing) and the case data (for the cohort size and the window).
+    ``data`` is the sub-model's parsed case data: its ``n`` (the original sample),
+    ``cohort_size`` and ``window_years`` give the sizes from the original sample to a
+    whole cohort and every participant's follow-up.
 
     Raises
     ------
     BayesError
-        Unknown sub-model or prior, missing case data.
+        When the posterior lacks a variable the study needs, or the data say nothing
+        about the sample, cohort or window.
     """
-    sub = get_model(name)
-    if sub.study is None:
-        return None
-    fit = fit_or_load(name, prior, cache_dir=cache_dir, data_dir=data_dir, strict=strict)
-    data = read_cases(resolve_data_file(sub, data_dir))
-    unknown = [v for v in sub.study_informs if v not in fit.dataset]
+    unknown = [v for v in spec.informs if v not in draws]
     if unknown:
         raise BayesError(f"{name}: the posterior has no {unknown} for the study")
+    try:
+        n, cohort, window = int(data.n), int(data.cohort_size), float(data.window_years)
+    except AttributeError as exc:
+        raise BayesError(
+            f"{name}: its data give no sample size, cohort size or window for a study ({exc})"
+        ) from None
     return StudyDesign(
         model=name,
-        description=sub.study_description,
-        statistics=sub.study_statistics,
-        informs=sub.study_informs,
-        draws={v: fit.flat(v) for v in sub.study_informs},
-        min_n=int(min(data.n, data.cohort_size)),
-        max_n=int(data.cohort_size),
-        window_years=float(data.window_years),
-        simulate_fn=sub.study,
+        description=spec.description,
+        statistics=spec.statistics,
+        informs=spec.informs,
+        draws={v: np.asarray(draws[v], dtype=np.float64) for v in spec.informs},
+        min_n=min(n, cohort),
+        max_n=cohort,
+        window_years=window,
+        simulate_fn=spec.simulate,
     )

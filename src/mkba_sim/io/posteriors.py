@@ -1,35 +1,89 @@
-"""Attach posterior draws to a model's ``posterior`` parameters.
+"""Posterior draws on disk: the posterior store, case-data files and draws files.
 
-Draws come from a Bayesian sub-model's cache (:func:`mkba_sim.bayes.load_posterior`,
-imported lazily; its case data is read from the ``data`` directory next to the model
-file) or from a file in the model's folder: ``.npy`` (a 1-D array) or NetCDF
-(``variable`` in the file: 1-D, or ``(chain, draw)``), checked as untrusted data by
-:mod:`mkba_sim.io.draws`. Variables of the same source are
-loaded together so they share the draw index.
+* :class:`PosteriorStore` — fitted posteriors of Bayesian sub-models, one NetCDF file per
+  fit, keyed by the cache hash, holding the groups of an ArviZ ``InferenceData``
+  (``posterior``, ``sample_stats``, ``observed_data``, ``prior``): ``arviz.from_netcdf``
+  reads it; :meth:`PosteriorStore.read` needs only xarray. Written atomically.
+* :func:`read_data_file` — the bytes of a sub-model's case data (the ``data`` directory
+  next to the model file, :func:`model_data_dir`).
+* Draws files named by a model (``file = ...``): ``.npy`` (a 1-D array) or NetCDF
+  (``variable`` in the file: 1-D, or ``(chain, draw)``), checked as untrusted data by
+  :mod:`mkba_sim.io.draws`.
+
+This module never imports :mod:`mkba_sim.bayes`; the orchestration (find, read, hash,
+load or fit, gate) is :mod:`mkba_sim.fitting`.
 """
 
 from __future__ import annotations
 
-from collections.abc import Callable
-from dataclasses import replace
+from collections.abc import Mapping
 from pathlib import Path
-from typing import Any
+from typing import Literal
 
 import numpy as np
+import xarray as xr
 
-from mkba_sim.distributions import Posterior, SpecError
-from mkba_sim.errors import MkbaError, ModelFileError
+from mkba_sim.distributions import Posterior
+from mkba_sim.io.atomic import atomic_path
 from mkba_sim.io.draws import read_draws, resolve_draws_path
 from mkba_sim.model import Model
 
 __all__ = [
-    "attach_posteriors",
+    "PosteriorStore",
     "check_draws_files",
     "draws_files",
+    "file_draws",
     "model_data_dir",
     "needs_posteriors",
+    "read_data_file",
     "submodel_variables",
 ]
+
+_ENGINE: Literal["h5netcdf"] = "h5netcdf"
+
+
+class PosteriorStore:
+    """Posterior files under ``root``: ``root/NAME/PRIOR-KEY.nc`` (KEY: 24 hex digits).
+
+    Old files are not deleted (each is about 1-2 MB).
+    """
+
+    def __init__(self, root: str | Path) -> None:
+        self.root = Path(root)
+
+    def path(self, name: str, prior: str, key: str) -> Path:
+        """Where the posterior of sub-model ``name`` under ``prior`` with ``key`` lives."""
+        return self.root / name / f"{prior}-{key[:24]}.nc"
+
+    def read(self, path: str | Path) -> dict[str, xr.Dataset] | None:
+        """Every group of the file at ``path`` (loaded into memory), or ``None`` if absent.
+
+        Raises
+        ------
+        OSError, ValueError
+            If the file exists but cannot be read as NetCDF with groups.
+        """
+        path = Path(path)
+        if not path.is_file():
+            return None
+        with xr.open_datatree(path, engine=_ENGINE) as tree:
+            return {str(name): node.to_dataset().load() for name, node in tree.children.items()}
+
+    def write(self, path: str | Path, groups: Mapping[str, xr.Dataset]) -> Path:
+        """Write ``groups`` as one NetCDF file with groups, atomically; return the path."""
+        path = Path(path)
+        path.parent.mkdir(parents=True, exist_ok=True)
+        with atomic_path(path) as tmp:
+            mode: Literal["w", "a"] = "w"
+            for name, ds in groups.items():
+                ds.to_netcdf(tmp, group=name, mode=mode, engine=_ENGINE)
+                mode = "a"
+        return path
+
+
+def read_data_file(path: str | Path) -> bytes:
+    """The bytes of a sub-model's data file (``OSError`` if unreadable)."""
+    return Path(path).read_bytes()
 
 
 def needs_posteriors(model: Model, scenarios: tuple[str, ...] | None = None) -> bool:
@@ -83,7 +137,7 @@ def check_draws_files(model: Model, *, allow_outside_files: bool = False) -> int
                 fkey = (p.dist.source, p.dist.variable)
                 if fkey not in seen:
                     seen.add(fkey)
-                    _file_draws(model, p.dist, f"parameters.{pname}", allow_outside_files)
+                    file_draws(model, p.dist, f"parameters.{pname}", allow_outside_files)
     return len(seen)
 
 
@@ -97,77 +151,7 @@ def model_data_dir(model: Model) -> Path | None:
     return path.parent / "data" if path.is_file() else None
 
 
-def _file_draws(model: Model, dist: Posterior, key: str, allow_outside: bool) -> np.ndarray:
+def file_draws(model: Model, dist: Posterior, key: str, allow_outside: bool) -> np.ndarray:
+    """Read and check the draws file of posterior parameter ``key`` (see :mod:`.draws`)."""
     path = resolve_draws_path(model.path, dist.source, key, allow_outside=allow_outside)
     return read_draws(path, dist.variable, model.path, key)
-
-
-def attach_posteriors(
-    model: Model,
-    scenarios: tuple[str, ...] | None = None,
-    *,
-    cache_dir: Path | None = None,
-    strict: bool = True,
-    allow_outside_files: bool = False,
-    on_progress: Callable[[str, int, int, str], None] | None = None,
-) -> tuple[Model, list[dict[str, Any]]]:
-    """Return ``model`` with draws loaded into every posterior parameter.
-
-    Draws files are untrusted data, read by :func:`mkba_sim.io.draws.read_draws`; one
-    outside the model file's folder is refused unless ``allow_outside_files``.
-
-    Also returns one provenance record per posterior used (sub-model, prior, cache key,
-    diagnostics; see :func:`mkba_sim.bayes.load_posterior_with_provenance`) or per
-    draws file (path and number of draws), for the result's attributes.
-
-    ``on_progress(step, done, total, detail)`` (:class:`mkba_sim.workflow.ProgressCallback`)
-    reports loading or fitting each sub-model's posterior
-    (:func:`mkba_sim.bayes.fit.fit_or_load`).
-    """
-    names = scenarios or tuple(model.scenarios)
-    wanted = submodel_variables(model, names)
-    loaded: dict[tuple[str, str | None], dict[str, np.ndarray]] = {}
-    provenance: list[dict[str, Any]] = []
-    data_dir = model_data_dir(model)
-    for (source, prior), variables in wanted.items():
-        from mkba_sim import bayes
-
-        try:
-            got, info = bayes.load_posterior_with_provenance(
-                source,
-                sorted(variables),
-                cache_dir=cache_dir,
-                strict=strict,
-                prior=prior,
-                data_dir=data_dir,
-                on_progress=on_progress,
-            )
-            loaded[(source, prior)] = got
-            provenance.append({**info, "variables": sorted(variables)})
-        except MkbaError as exc:
-            raise ModelFileError(model.path, "parameters", str(exc)) from None
-    files: dict[tuple[str, str], np.ndarray] = {}
-    scenarios_new = {}
-    for n, sc in model.scenarios.items():
-        params = dict(sc.parameters)
-        for pname, p in sc.parameters.items():
-            if not isinstance(p.dist, Posterior) or n not in names:
-                continue
-            key = f"parameters.{pname}"
-            if p.dist.is_file:
-                # a file shared by several scenarios is read and recorded once
-                fkey = (p.dist.source, p.dist.variable)
-                if fkey not in files:
-                    files[fkey] = _file_draws(model, p.dist, key, allow_outside_files)
-                    provenance.append(
-                        {"file": fkey[0], "variable": fkey[1], "draws": files[fkey].size}
-                    )
-                draws = files[fkey]
-            else:
-                draws = loaded[(p.dist.source, p.dist.prior)][p.dist.variable]
-            try:
-                params[pname] = replace(p, dist=p.dist.with_draws(draws))
-            except SpecError as exc:
-                raise ModelFileError(model.path, key, exc.problem) from None
-        scenarios_new[n] = replace(sc, parameters=params)
-    return replace(model, scenarios=scenarios_new), provenance

@@ -32,6 +32,7 @@ from mkba_sim.distributions.dependent import keys_of, kind_of
 from mkba_sim.distributions.dependent import supported as supported_dependent
 from mkba_sim.errors import ModelFileError, ModelWarning
 from mkba_sim.model.dependent import dependency_graph, dependent_refs
+from mkba_sim.model.evidence import Evidence, parse_evidence
 from mkba_sim.model.expressions import (
     FUNCTIONS,
     YEAR,
@@ -155,6 +156,7 @@ def build_model(raw: Mapping[str, Any], *, path: str = "<string>", sha256: str =
     scenarios, conversions = _declared_extras(scenarios, perspectives, pop_units, ctx)
     published = tuple(_published(spec, scenarios, ctx))
     pm = tuple(PmItem(p.name, p.side, p.note, p.source) for p in spec.pm)
+    evidence = _evidence(spec, scenarios, ctx)
     for w in ctx.warnings:
         warnings.warn(w, ModelWarning, stacklevel=2)
     return Model(
@@ -167,6 +169,7 @@ def build_model(raw: Mapping[str, Any], *, path: str = "<string>", sha256: str =
         warnings=tuple(ctx.warnings),
         stakeholders=dict(spec.stakeholders),
         price_conversions=conversions,
+        evidence=evidence,
     )
 
 
@@ -1036,6 +1039,34 @@ def _published(
                 p.quantity, p.scenario, p.value, p.low, p.high, p.decimals, p.source, p.note
             )
         )
+    return out
+
+
+def _evidence(spec: FileSpec, scenarios: Mapping[str, Scenario], ctx: _Ctx) -> dict[str, Evidence]:
+    """The ``[evidence.NAME]`` blocks, and the posterior parameters that use them."""
+    out: dict[str, Evidence] = {}
+    for name, body in spec.evidence.items():
+        _check_name(name, ctx, f"evidence.{name}")
+        out[name] = parse_evidence(name, body, ctx.path)
+    for sname, sc in scenarios.items():
+        for pname, p in sc.parameters.items():
+            d = p.dist
+            if not isinstance(d, Posterior) or d.is_file or d.source not in out:
+                continue
+            ev = out[d.source]
+            where = "parameters" if sname == "base" else f"scenarios.{sname}.parameters"
+            if d.variable not in ev.outputs:
+                raise ctx.error(
+                    f"{where}.{pname}.variable",
+                    f"evidence block {ev.name!r} ({ev.kind}) has no variable {d.variable!r}; "
+                    f"choose one of {list(ev.outputs)}{_suggest(d.variable, ev.outputs)}",
+                )
+            if d.prior is not None and d.prior not in ev.variants:
+                raise ctx.error(
+                    f"{where}.{pname}.prior",
+                    f"evidence block {ev.name!r} has no prior {d.prior!r}; choose one of "
+                    f"{list(ev.variants)}{_suggest(d.prior, ev.variants)}",
+                )
     return out
 
 

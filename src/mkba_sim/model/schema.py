@@ -148,3 +148,4 @@ class FileSpec(_Strict):
     scenarios: dict[str, ScenarioSpec] = {}
     correlations: list[CorrelationSpec] = []
     published: list[PublishedSpec] = []
+    evidence: dict[str, dict[str, Any]] = {}

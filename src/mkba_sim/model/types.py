@@ -7,6 +7,7 @@ from dataclasses import dataclass, field
 import numpy as np
 
 from mkba_sim.distributions import Distribution
+from mkba_sim.model.evidence import Evidence
 from mkba_sim.model.expressions import Node
 from mkba_sim.model.perspectives import Perspective
 from mkba_sim.model.prices import PriceConversion
@@ -205,6 +206,8 @@ class Model:
     """Declared stakeholders (``[stakeholders]``: name -> description); empty if none."""
     price_conversions: tuple[PriceConversion, ...] = ()
     """Inputs stated in another price year, converted with the CPI (:mod:`.prices`)."""
+    evidence: dict[str, Evidence] = field(default_factory=dict)
+    """``[evidence.NAME]`` blocks (:mod:`mkba_sim.model.evidence`)."""
 
     @property
     def base(self) -> Scenario:

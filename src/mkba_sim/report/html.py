@@ -335,6 +335,8 @@ def _posterior_rows(posteriors: Sequence[Mapping[str, Any]], fmt: Formatter) -> 
             ("divergences", str(p["divergences"])),
             ("prior", str(p["prior"])),
         ]
+        if p.get("caveat"):
+            facts.append(("caveat", str(p["caveat"])))
         out.append({"title": str(p["model"]), "facts": facts, "passed": p["diagnostics_passed"]})
     return out
 

@@ -182,7 +182,7 @@ def _posterior_line(p: dict[str, Any]) -> str:
         f"{p['draws_per_chain']:,} draws; max R-hat {p['max_rhat']:.3f}, min ESS bulk/tail "
         f"{p['min_ess_bulk']:,.0f}/{p['min_ess_tail']:,.0f}, {p['divergences']} divergences "
         f"- diagnostics {verdict}"
-    )
+    ) + (f"\n  Caveat: {p['caveat']}." if p.get("caveat") else "")
 
 
 def run_summary(result: Result) -> str:
