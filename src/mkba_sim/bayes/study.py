@@ -7,7 +7,8 @@ sub-model) says how the data of a new study would come out for given values of i
 parameters. :func:`make_study_design` pairs that with the sub-model's posterior draws
 (which the application layer, :func:`mkba_sim.fitting.study_design`, loads), so that
 for every posterior draw a study's summary statistics can be simulated from their
-predictive distribution: what the regression method of Strong et al. (2015) needs (:func:`mkba_sim.analysis.evsi`).
+predictive distribution: what the regression method of Strong et al. (2015) needs
+(:func:`mkba_sim.analysis.evsi`).
 
 This module is not part of a posterior's cache key (``SubModel.code_modules``): it does
 not change the posterior, only what is done with it. It never touches the disk.
