@@ -144,7 +144,7 @@ def test_change_parameters_follows_extends() -> None:
         (
             "[scenarios.s.change_items.savings]\ndecay = 1.5\n",
             "scenarios.s.change_items.'savings'.decay",
-            "less than 1",
+            "fraction in [0, 1)",
         ),
         (
             "[scenarios.s.change_parameters.cots]\nmean = 1\n",

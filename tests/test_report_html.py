@@ -410,10 +410,12 @@ def test_analysis_tables() -> None:
     )
     b = mkba_sim.analyse(NAZORG, scenario="bayesian", draws=5_000, seed=1, options=opts)
     tables = analysis_tables(b)
-    assert [t.title for t in tables] == ["summary", "tornado", "stakeholders", "evsi"]
+    titles = [t.title for t in tables]
+    assert titles == ["summary", "tornado", "stakeholders", "perspectives", "evsi"]
     evsi = b.to_dict()["evsi"]["sizes"]
-    assert [r[0] for r in tables[3].rows] == ["12", "69"]
-    assert [r[5] for r in tables[3].rows] == [r["enbs"] for r in evsi]
+    rows = tables[titles.index("evsi")].rows
+    assert [r[0] for r in rows] == ["12", "69"]
+    assert [r[5] for r in rows] == [r["enbs"] for r in evsi]
     assert "### evsi" in format_tables(tables, "md")
 
 
