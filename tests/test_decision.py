@@ -179,3 +179,17 @@ def test_population_evpi_uses_the_scenarios_own_discount_rate() -> None:
     factor = sum(1.05**-t for t in range(10))  # ten yearly cohorts, the first undiscounted
     assert evpi["population"] == pytest.approx(factor * evpi["per_decision"], rel=1e-12)
     assert factor < 10
+
+
+def test_inputs_only_the_ledger_uses_are_analysed() -> None:
+    """A derived quantity no item uses brings no input into the analysis: in nazorg-plus's
+    `base` scenario (variant A) the police hours and detention-day cost feed only
+    variant B's items, so they have no tornado bar (they would be zero-swing reruns)."""
+    from mkba_sim.analysis.decision import uncertain_inputs
+
+    model = mkba_sim.load_model(REPO / "models" / "nazorg_plus.toml")
+    base = {i.name for i in uncertain_inputs(model, "base")}
+    variant_b = {i.name for i in uncertain_inputs(model, "variant_b")}
+    assert "work_attribution" in base
+    assert {"hours_per_incident", "cost_per_detention_day"} <= variant_b
+    assert not {"hours_per_incident", "cost_per_detention_day"} & base

@@ -20,6 +20,8 @@ import mkba_sim
 from mkba_sim import MkbaError, ModelFileError
 from mkba_sim.model import build_model
 
+REPO = Path(__file__).resolve().parent.parent
+
 SETTINGS = settings(
     deadline=None,
     max_examples=200,
@@ -736,3 +738,18 @@ def test_random_toml_lines_only_raise_model_file_error(text: str) -> None:
 def test_random_bytes_only_raise_model_file_error(data: bytes) -> None:
     with contextlib.suppress(ModelFileError):
         mkba_sim.loads_model(data, path="x.toml")
+
+
+def test_a_posterior_parameter_may_name_its_prior(tmp_path: Path) -> None:
+    """`prior = "NAME"` on a `dist = "posterior"` parameter is a name, not an expression."""
+    text = (REPO / "models" / "nazorg_plus.toml").read_text(encoding="utf-8")
+    anchor = 'variable = "expected_offences_avoided_per_year"\n'
+    assert anchor in text
+    path = tmp_path / "nazorg_prior.toml"
+    path.write_text(text.replace(anchor, anchor + 'prior = "face_value"\n', 1), encoding="utf-8")
+    (tmp_path / "data").mkdir()
+    for f in (REPO / "models" / "data").iterdir():
+        (tmp_path / "data" / f.name).write_bytes(f.read_bytes())
+    model = mkba_sim.load_model(path)
+    dist = model.scenarios["bayesian"].parameters["expected_offences_avoided_per_year"].dist
+    assert dist.prior == "face_value"

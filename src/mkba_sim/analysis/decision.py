@@ -144,13 +144,20 @@ def uncertain_inputs(model: Model, scenario: str) -> list[Input]:
     independent of each other, as group Sobol' indices require.
     """
     sc = model.scenarios[scenario]
+    derived = {d.name: d.expr for d in sc.derived}
     used: set[str] = set()
-    for expr in [d.expr for d in sc.derived] + [e for it in sc.items for e in it.expressions]:
+    for expr in [e for it in sc.items for e in it.expressions]:
         used |= names(expr)
-    for _ in range(len(sc.parameters)):  # inputs of parameters with expression-valued keys
-        used |= {
-            r for n in used if n in sc.parameters for r in dependent_refs(sc.parameters[n].dist)
-        }
+    while True:  # what the items use through derived quantities and dependent parameters
+        more = set(used)
+        for n in used:
+            if n in derived:
+                more |= names(derived[n])
+            if n in sc.parameters:
+                more |= set(dependent_refs(sc.parameters[n].dist))
+        if more == used:
+            break
+        used = more
     block_of: dict[str, str] = {}
     for i, block in enumerate(sc.correlations):
         for n in block.names:

@@ -315,7 +315,7 @@ def _price_year(body: Mapping[str, Any], unit: str | None, ctx: _Ctx, key: str) 
     return y
 
 
-_TEXT_KEYS = ("dist", "convert", "file", "model", "variable")
+_TEXT_KEYS = ("dist", "convert", "file", "model", "variable", "prior")
 
 
 def _has_expression(spec: Mapping[str, Any]) -> bool:
