@@ -6,6 +6,9 @@ and exits non-zero.
 
 from __future__ import annotations
 
+import difflib
+from collections.abc import Iterable
+
 __all__ = [
     "BayesError",
     "DiagnosticsError",
@@ -13,6 +16,7 @@ __all__ = [
     "ModelFileError",
     "ModelWarning",
     "SimulationError",
+    "did_you_mean",
 ]
 
 
@@ -55,3 +59,10 @@ class DiagnosticsError(BayesError):
 
 class ModelWarning(UserWarning):
     """A model file is valid but probably not what was meant (e.g. an unused override)."""
+
+
+def did_you_mean(word: str, options: Iterable[object]) -> str:
+    """``"; did you mean 'X'?"`` for the option closest to ``word`` (difflib's ratio of at
+    least 0.6), or ``""`` when none is close: the tail of every "unknown name" message."""
+    close = difflib.get_close_matches(word, [str(o) for o in options], n=1)
+    return f"; did you mean {close[0]!r}?" if close else ""

@@ -527,11 +527,11 @@ def analyse_scenario(
             choice = inputs[int(parts["order"][0])].name
         chosen = [i for i in inputs if i.name == choice]
         if not chosen:
-            from mkba_sim.model.build import _suggest
+            from mkba_sim.errors import did_you_mean
 
             raise ValueError(
                 f"sweep input {choice!r} is not an uncertain input of scenario "
-                f"{scenario!r}{_suggest(choice, [i.name for i in inputs])}"
+                f"{scenario!r}{did_you_mean(choice, [i.name for i in inputs])}"
             )
         parts.update(_sweep(scenario, chosen[0], rerun, opt, report))
     parts.update(_cost_curve(scenario, base))

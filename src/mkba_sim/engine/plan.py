@@ -142,11 +142,11 @@ class Plan:
         known = self.input_names()
         for name in overrides:
             if name not in known:
-                from mkba_sim.model.build import _suggest
+                from mkba_sim.errors import did_you_mean
 
                 raise SimulationError(
                     f"{self.model.path}: override {name!r} is not a parameter or population "
-                    f"of the model{_suggest(name, known)}"
+                    f"of the model{did_you_mean(name, known)}"
                 )
         pops = {s for (_, s) in self.pop_slot}
         dists: list[Distribution] = []

@@ -6,7 +6,6 @@ dotted key and what to do about it.
 
 from __future__ import annotations
 
-import difflib
 import graphlib
 import math
 import re
@@ -30,7 +29,7 @@ from mkba_sim.distributions import (
 )
 from mkba_sim.distributions.dependent import keys_of, kind_of
 from mkba_sim.distributions.dependent import supported as supported_dependent
-from mkba_sim.errors import ModelFileError, ModelWarning
+from mkba_sim.errors import ModelFileError, ModelWarning, did_you_mean
 from mkba_sim.model.dependent import dependency_graph, dependent_refs
 from mkba_sim.model.evidence import Evidence, parse_evidence
 from mkba_sim.model.expressions import (
@@ -120,7 +119,7 @@ def build_model(raw: Mapping[str, Any], *, path: str = "<string>", sha256: str =
         raise ctx.error("", f"a model file is a table of keys, got {type(raw).__name__}")
     spec = _structure(raw, ctx)
     settings = Settings(**spec.model.model_dump())
-    perspectives = check_declarations(spec, ctx, _suggest)
+    perspectives = check_declarations(spec, ctx, did_you_mean)
     pops, pop_units = _populations(spec, ctx)
     base_parts = _Parts(
         settings=settings,
@@ -559,7 +558,7 @@ def _extends_order(scenarios: Mapping[str, ScenarioSpec], ctx: _Ctx) -> list[str
         if parent is not None and parent != "base" and parent not in scenarios:
             raise ctx.error(
                 f"scenarios.{name}.extends",
-                f"unknown scenario {parent!r}{_suggest(parent, ['base', *scenarios])}",
+                f"unknown scenario {parent!r}{did_you_mean(parent, ['base', *scenarios])}",
             )
         graph[name] = {parent} if parent is not None and parent != "base" else set()
     try:
@@ -586,7 +585,7 @@ def _override(parent: _Parts, s: ScenarioSpec, ctx: _Ctx, key: str) -> _Parts:
         if n not in parent.populations:
             raise ctx.error(
                 f"{key}.populations.{n}",
-                f"no population called {n!r} to override{_suggest(n, parent.populations)} "
+                f"no population called {n!r} to override{did_you_mean(n, parent.populations)} "
                 "(a scenario can only change populations the model defines)",
             )
     populations = {**parent.populations, **s.populations}
@@ -601,7 +600,7 @@ def _override(parent: _Parts, s: ScenarioSpec, ctx: _Ctx, key: str) -> _Parts:
     for i, drop in enumerate(s.drop_items):
         if drop not in existing:
             raise ctx.error(
-                f"{key}.drop_items[{i}]", f"no item called {drop!r}{_suggest(drop, existing)}"
+                f"{key}.drop_items[{i}]", f"no item called {drop!r}{did_you_mean(drop, existing)}"
             )
     items = [it for it in items if it.name not in set(s.drop_items)]
     item_specs = {n: v for n, v in parent.item_specs.items() if n not in set(s.drop_items)}
@@ -647,7 +646,7 @@ def _changed_parameter(
     if name not in raw:
         raise ctx.error(
             key,
-            f"no parameter called {name!r} to change{_suggest(name, raw)} "
+            f"no parameter called {name!r} to change{did_you_mean(name, raw)} "
             "(change_parameters changes keys of an existing parameter; to add one, "
             "use parameters)",
         )
@@ -658,7 +657,7 @@ def _changed_parameter(
         if k not in allowed:
             raise ctx.error(
                 f"{key}.{k}",
-                f"unknown key for a {family} parameter{_suggest(k, sorted(allowed))} "
+                f"unknown key for a {family} parameter{did_you_mean(k, sorted(allowed))} "
                 "(see docs/model-format.md)",
             )
     if "dist" in change and change["dist"] != base.get("dist"):
@@ -701,14 +700,14 @@ def _changed_item(
     if name not in specs:
         raise ctx.error(
             key,
-            f"no item called {name!r} to change{_suggest(name, specs)} "
+            f"no item called {name!r} to change{did_you_mean(name, specs)} "
             "(change_items changes keys of an existing item; to add one, use items)",
         )
     fields = [f for f in ItemSpec.model_fields if f != "name"]
     for k in change:
         if k not in fields:
             hint = " (an item's name cannot be changed)" if k == "name" else ""
-            raise ctx.error(f"{key}.{k}", f"unknown item key{_suggest(k, fields)}{hint}")
+            raise ctx.error(f"{key}.{k}", f"unknown item key{did_you_mean(k, fields)}{hint}")
     try:
         return ItemSpec.model_validate({**specs[name].model_dump(), **change})
     except ValidationError as exc:
@@ -753,7 +752,7 @@ def _finish(
             for ref in sorted(ctx.names(ex) - known - {YEAR}):
                 raise ctx.error(
                     f"{key}.{what}",
-                    f"refers to undefined name {ref!r}{where}{_suggest(ref, known)}",
+                    f"refers to undefined name {ref!r}{where}{did_you_mean(ref, known)}",
                 )
         bad = [y for y in it.years if not 1 <= y <= parts.settings.horizon_years]
         if bad:
@@ -794,7 +793,8 @@ def _order_derived(parts: _Parts, ctx: _Ctx, where: str) -> list[Derived]:
         for ref in sorted(refs):
             if ref not in known:
                 raise ctx.error(
-                    f"derived.{n}", f"refers to undefined name {ref!r}{where}{_suggest(ref, known)}"
+                    f"derived.{n}",
+                    f"refers to undefined name {ref!r}{where}{did_you_mean(ref, known)}",
                 )
         graph[n] = {r for r in refs if r in parts.derived}
     try:
@@ -851,7 +851,7 @@ def _check_dependent_refs(
         if ref not in usable:
             raise ctx.error(
                 f"parameters.{n}.{k}",
-                f"refers to undefined name {ref!r}{where}{_suggest(ref, usable)}",
+                f"refers to undefined name {ref!r}{where}{did_you_mean(ref, usable)}",
             )
 
 
@@ -879,7 +879,7 @@ def _check_overrides_used(name: str, spec: ScenarioSpec, scenario: Scenario, ctx
                 ctx.warn(
                     f"{key}.{kind}.{n}",
                     f"nothing in scenario {name!r} uses {n!r}, so this setting changes "
-                    f"nothing{_suggest(n, _unused_hint(used, scenario))}",
+                    f"nothing{did_you_mean(n, _unused_hint(used, scenario))}",
                 )
 
 
@@ -967,7 +967,7 @@ def _correlation(
     for i, name in enumerate(spec.names):
         if name not in params:
             raise ctx.error(
-                f"{key}.names[{i}]", f"no parameter called {name!r}{_suggest(name, params)}"
+                f"{key}.names[{i}]", f"no parameter called {name!r}{did_you_mean(name, params)}"
             )
         dist = params[name].dist
         if not dist.is_random or isinstance(dist, Posterior):
@@ -1013,7 +1013,7 @@ def _published(
         if p.scenario not in scenarios:
             raise ctx.error(
                 f"{key}.scenario",
-                f"unknown scenario {p.scenario!r}{_suggest(p.scenario, scenarios)}",
+                f"unknown scenario {p.scenario!r}{did_you_mean(p.scenario, scenarios)}",
             )
         sc = scenarios[p.scenario]
         known = (
@@ -1028,7 +1028,7 @@ def _published(
                 f"{key}.quantity",
                 f"{p.quantity!r} is not net, benefits, costs, "
                 f"bcr, an item or a name in scenario {p.scenario!r}"
-                f"{_suggest(p.quantity, known)}",
+                f"{did_you_mean(p.quantity, known)}",
             )
         for field in ("value", "low", "high"):
             v = getattr(p, field)
@@ -1059,17 +1059,12 @@ def _evidence(spec: FileSpec, scenarios: Mapping[str, Scenario], ctx: _Ctx) -> d
                 raise ctx.error(
                     f"{where}.{pname}.variable",
                     f"evidence block {ev.name!r} ({ev.kind}) has no variable {d.variable!r}; "
-                    f"choose one of {list(ev.outputs)}{_suggest(d.variable, ev.outputs)}",
+                    f"choose one of {list(ev.outputs)}{did_you_mean(d.variable, ev.outputs)}",
                 )
             if d.prior is not None and d.prior not in ev.variants:
                 raise ctx.error(
                     f"{where}.{pname}.prior",
                     f"evidence block {ev.name!r} has no prior {d.prior!r}; choose one of "
-                    f"{list(ev.variants)}{_suggest(d.prior, ev.variants)}",
+                    f"{list(ev.variants)}{did_you_mean(d.prior, ev.variants)}",
                 )
     return out
-
-
-def _suggest(word: str, options: Any) -> str:
-    close = difflib.get_close_matches(word, [str(o) for o in options], n=1)
-    return f"; did you mean {close[0]!r}?" if close else ""

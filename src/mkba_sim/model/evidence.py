@@ -35,7 +35,7 @@ from collections.abc import Mapping
 from dataclasses import asdict, dataclass
 from typing import Any
 
-from mkba_sim.errors import ModelFileError
+from mkba_sim.errors import ModelFileError, did_you_mean
 
 __all__ = ["KINDS", "BetaSpec", "Evidence", "GammaSpec", "ShiftSpec", "parse_evidence"]
 
@@ -243,10 +243,7 @@ def parse_evidence(name: str, body: Any, path: str) -> Evidence:
         raise _err(path, f"{key}.kind", f"must be one of {list(KINDS)}, got {kind!r}")
     unknown = sorted(set(body) - _KEYS[kind])
     if unknown:
-        import difflib
-
-        close = difflib.get_close_matches(unknown[0], sorted(_KEYS[kind]), n=1)
-        hint = f"; did you mean {close[0]!r}?" if close else ""
+        hint = did_you_mean(unknown[0], sorted(_KEYS[kind]))
         raise _err(path, f"{key}.{unknown[0]}", f"unknown key for kind {kind!r}{hint}")
     outcome = body.get("outcome", "binomial") if kind == "comparison" else kind
     if outcome not in ("binomial", "poisson"):
