@@ -358,6 +358,7 @@ def test_cli_dask_prints_the_same_scenario_results(tmp_path: Path) -> None:
     dask_doc, local_doc = docs
     assert dask_doc["run"]["backend"] == "dask"
     assert dask_doc["scenarios"] == local_doc["scenarios"]
+    assert dask_doc["run"]["dask"]["workers"] == 2 and "dask" not in local_doc["run"]
 
 
 def test_kept_draws_in_a_store_are_lazy_and_the_same(

@@ -50,7 +50,8 @@ def _check_step(events: list[Event]) -> None:
 
 
 def test_every_step_is_documented() -> None:
-    for step in ("compile", "draws", "fit", "posterior", "tornado", "evppi", "sobol", "sweep"):
+    steps = ("compile", "draws", "fit", "posterior", "tornado", "evppi", "sobol", "sweep", "evsi")
+    for step in steps:
         assert step in PROGRESS_STEPS
 
 
@@ -99,6 +100,19 @@ def test_analyse_reports_the_base_run_then_each_step_in_order() -> None:
     sweep = rec.of("sweep")
     _check_step(sweep)
     assert sweep[-1][2] <= 4
+
+
+def test_analyse_reports_the_evsi_bound_and_each_study_size() -> None:
+    rec = Recorder()
+    opt = AnalysisOptions(
+        tornado_draws=2**10, global_sensitivity=False, sweep_points=2, evsi_sizes=(12, 30, 69)
+    )
+    mkba_sim.analyse(NAZORG, scenario="bayesian", draws=5_000, seed=1, options=opt, on_progress=rec)
+    evsi = rec.of("evsi")
+    _check_step(evsi)
+    assert [e[1] for e in evsi] == [0, 1, 2, 3, 4]
+    assert [e[3] for e in evsi[2:]] == ["n = 12", "n = 30", "n = 69"]
+    assert rec.steps()[-1] == "evsi"
 
 
 def test_analyse_without_sobol_reports_no_sobol_step() -> None:

@@ -185,6 +185,7 @@ _STEP_LABELS = {
     "delta": "Borgonovo's delta",
     "sobol": "Sobol' reruns",
     "sweep": "break-even sweep",
+    "evsi": "value of a study (EVSI)",
 }
 """What the progress display calls each step of :data:`mkba_sim.workflow.PROGRESS_STEPS`."""
 

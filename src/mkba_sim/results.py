@@ -650,6 +650,17 @@ class Result:
                 "draws_per_second": float(a["draws_per_second"]),
                 "mkba_sim_version": a["mkba_sim_version"],
                 "created": a["created"],
+                **(
+                    {
+                        "dask": {
+                            "scheduler": str(a["dask_scheduler"]),
+                            "workers": int(a["dask_workers"]),
+                            "threads": int(a["dask_threads"]),  # in all workers
+                        }
+                    }
+                    if "dask_scheduler" in a
+                    else {}
+                ),
             },
             "scenarios": {s: self.summary(s) for s in self.scenarios},
             "pm": json.loads(a.get("pm", "[]")),

@@ -58,6 +58,7 @@ PROGRESS_STEPS: dict[str, str] = {
     "delta": "Borgonovo's delta (1 unit)",
     "sobol": "Sobol' pick-freeze reruns: two, and one per input group",
     "sweep": "reruns at each point of the break-even sweep",
+    "evsi": "the EVSI bound, then one regression per study size (value of a study)",
     "report": "the report's parts: simulate, analyse, render (detail names the part)",
 }
 

@@ -404,13 +404,17 @@ def _evsi(
     study: Study,
     opt: AnalysisOptions,
     seed: int,
+    on_progress: StepProgress = _no_progress,
 ) -> dict[str, Any]:
-    """EVSI per study size (Strong et al. 2015), the EVPPI bound, and the ENBS curve."""
+    """EVSI per study size (Strong et al. 2015), the EVPPI bound, and the ENBS curve;
+    ``on_progress("evsi", done, total, "n = N")`` after the bound and each size."""
     ok = np.isfinite(base_net)
     net = base_net[ok]
     theta = np.asarray(study.parameters, dtype=np.float64)[ok]
-    bound = evppi(net, theta, seed=seed)
     sizes = _study_sizes(study, opt)
+    on_progress("evsi", 0, sizes.size + 1, "bound: EVPPI of " + ", ".join(study.informs))
+    bound = evppi(net, theta, seed=seed)
+    on_progress("evsi", 1, sizes.size + 1, "bound")
     value = np.empty(sizes.size)
     se = np.empty(sizes.size)
     raw = np.empty(sizes.size)
@@ -427,6 +431,7 @@ def _evsi(
         r = evsi(net, stats[ok], seed=seed)
         value[i], se[i], raw[i] = r.evsi, r.se, r.raw
         share[i] = float(np.ravel(r.variance_share)[0])
+        on_progress("evsi", i + 2, sizes.size + 1, f"n = {int(n)}")
     # EVSI <= EVPPI(theta): regression noise can put a small study's estimate above it
     clipped = raw > bound.evppi
     value = np.minimum(value, bound.evppi)
@@ -496,7 +501,8 @@ def analyse_scenario(
         (:class:`mkba_sim.workflow.ProgressCallback`) for the steps ``"tornado"``
         (``2k + 1`` reruns), ``"evppi"`` (``k`` inputs), ``"sobol"`` (2 + one rerun per
         group; only with ``global_sensitivity``), ``"delta"`` (Borgonovo's delta, one step; only
-        with ``delta``) and ``"sweep"`` (its points), each from
+        with ``delta``), ``"sweep"`` (its points) and ``"evsi"`` (the bound and each study
+        size; only with a study), each from
         ``done = 0`` to ``done = total``; ``detail`` names the input just done.
     study
         A study whose data can be simulated per kept draw: EVSI over study sizes and
@@ -536,7 +542,7 @@ def analyse_scenario(
         parts.update(_sweep(scenario, chosen[0], rerun, opt, report))
     parts.update(_cost_curve(scenario, base))
     if study is not None and opt.evsi:
-        parts.update(_evsi(model, scenario, net, study, opt, seed))
+        parts.update(_evsi(model, scenario, net, study, opt, seed, report))
         parts["evsi_study"] = study
     else:
         parts["evsi_note"] = (

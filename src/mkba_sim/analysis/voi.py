@@ -633,7 +633,8 @@ def _evppi_from_fitted(g: FloatArray) -> FloatArray:
     zero = np.zeros((g.shape[0], 1, *g.shape[2:]))
     opts = np.concatenate([g, zero], axis=1)
     result: FloatArray = opts.max(axis=1).mean(axis=0) - opts.mean(axis=0).max(axis=0)
-    return result
+    # >= 0 exactly (Jensen); floating-point rounding can leave -1e-11 where g is flat
+    return np.maximum(result, 0.0)
 
 
 def evppi(

@@ -251,6 +251,12 @@ def run_summary(result: Result) -> str:
         out.append("Not monetised (PM): " + "; ".join(p["name"] for p in doc["pm"]))
     out += [_posterior_line(p) for p in doc["posteriors"]]
     out.append(f"Quantiles: {run['quantile_method']}. {run['draws_per_second']:,.0f} draws/s.")
+    if "dask" in run:
+        c = run["dask"]
+        out.append(
+            f"Ran on a Dask cluster: scheduler {c['scheduler']}, {c['workers']} workers, "
+            f"{c['threads']} threads in all (the same numbers as a local run)."
+        )
     return "\n".join(out)
 
 
