@@ -176,7 +176,7 @@ def _scenario_body(plan: Plan, s: int, ind: str) -> list[str]:
         f"{inner}tb{s} = {_signed_sum(ben)}",
         f"{inner}tc{s} = {_signed_sum(cost)}",
         f"{inner}tn{s} = tb{s} - tc{s}",
-        f"{inner}tr{s} = ledger_bcr(tb{s}, tc{s})",
+        f"{inner}tr{s} = ledger_ratio(tb{s}, tc{s})",
     ]
     val[("total", "benefits")], val[("total", "costs")] = f"tb{s}", f"tc{s}"
     val[("total", "net")], val[("ratio", "bcr")] = f"tn{s}", f"tr{s}"
@@ -202,10 +202,10 @@ def _scenario_body(plan: Plan, s: int, ind: str) -> list[str]:
     if led.participants is not None:
         n_part = f"c{plan.pop_slot[(s, led.participants)]}"
         for t, var in (("benefits", f"tb{s}"), ("costs", f"tc{s}"), ("net", f"tn{s}")):
-            lines.append(f"{inner}pp{s}_{t} = ledger_per_participant({var}, {n_part})")
+            lines.append(f"{inner}pp{s}_{t} = ledger_ratio({var}, {n_part})")
             val[("participant", t)] = f"pp{s}_{t}"
         for h, bal in enumerate(led.perspectives):
-            lines.append(f"{inner}pq{s}_{h} = ledger_per_participant(ps{s}_{h}, {n_part})")
+            lines.append(f"{inner}pq{s}_{h} = ledger_ratio(ps{s}_{h}, {n_part})")
             val[("participant_perspective", bal.name)] = f"pq{s}_{h}"
     for i in range(st.scenario_ptr[s], st.scenario_ptr[s + 1]):
         se = st.series[i]
@@ -301,10 +301,9 @@ from mkba_sim.kernels.sampling import (
     correlate, fill_params, fill_uniforms, dq_lognormal, dq_lognormal_mean,
     dq_lognormal_median, dq_normal, dq_poisson, dq_success_rate, dq_triangular, dq_uniform,
 )
-from mkba_sim.model.ledger import bcr, per_participant
+from mkba_sim.model.ledger import ratio
 
-ledger_bcr = njit(inline="always")(bcr)
-ledger_per_participant = njit(inline="always")(per_participant)
+ledger_ratio = njit(inline="always")(ratio)
 
 SUB = 256  # draws whose uniforms are generated together (one L1-sized buffer)
 

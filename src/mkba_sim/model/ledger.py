@@ -3,7 +3,7 @@
 Every path that turns item values into a balance uses this module: replication
 (:func:`mkba_sim.model.evaluate_scenario`), the NumPy reference path and the generated
 numba kernel (whose source is emitted from the same :class:`Ledger` and whose ratio is
-:func:`bcr` compiled by numba). The arithmetic, in this order:
+:func:`ratio` compiled by numba). The arithmetic, in this order:
 
 * an item's **present value** is its yearly value times its PV weight,
   ``pv_k = value_k * weight_k`` (:meth:`~mkba_sim.model.Item.pv_weight`: decay and
@@ -26,7 +26,7 @@ numba kernel (whose source is emitted from the same :class:`Ledger` and whose ra
 * a **perspective balance** (:mod:`mkba_sim.model.perspectives`) is the signed sum, in
   item order, of the present values of the items of the perspective's stakeholders;
 * **per participant** (``[model] per_participant`` names a population *n*): benefits,
-  costs, net and each perspective balance divided by *n* (:func:`per_participant`),
+  costs, net and each perspective balance divided by *n* (:func:`ratio`),
   *undefined* (NaN, like the ratio) when *n* ≤ 0.
 
 Non-finite policy (:data:`NON_FINITE_POLICIES`): a draw in which any derived quantity or
@@ -57,56 +57,36 @@ __all__ = [
     "Balance",
     "Ledger",
     "LedgerWeights",
-    "bcr",
-    "bcr_array",
     "evaluate_ledger",
     "ledger_of",
     "ledger_weights",
-    "per_participant",
-    "per_participant_array",
+    "ratio",
+    "ratio_array",
 ]
 
 TOTALS = ("benefits", "costs", "net")
 NON_FINITE_POLICIES = ("stop", "drop")
 
 
-def bcr(benefits: float, costs: float) -> float:
-    """Benefit-cost ratio of one draw: ``benefits / costs`` if ``costs > 0``, else NaN.
+def ratio(numerator: float, denominator: float) -> float:
+    """``numerator / denominator`` if ``denominator > 0``, else NaN (undefined): the
+    benefit-cost ratio (benefits / costs) and every per-participant figure (value /
+    participants) of one draw.
 
     Written in plain Python so that the generated kernel compiles this very function.
     """
-    if costs > 0.0:
-        return benefits / costs
+    if denominator > 0.0:
+        return numerator / denominator
     return math.nan
 
 
-def bcr_array(benefits: Any, costs: Any) -> Any:
-    """:func:`bcr` element-wise for arrays (or scalars): NaN where ``costs <= 0``."""
-    b = np.asarray(benefits, dtype=np.float64)
-    c = np.asarray(costs, dtype=np.float64)
-    positive = c > 0.0
+def ratio_array(numerator: Any, denominator: Any) -> Any:
+    """:func:`ratio` element-wise for arrays (or scalars): NaN where ``denominator <= 0``."""
+    a = np.asarray(numerator, dtype=np.float64)
+    d = np.asarray(denominator, dtype=np.float64)
+    positive = d > 0.0
     with np.errstate(divide="ignore", invalid="ignore"):
-        out = np.where(positive, b / np.where(positive, c, 1.0), math.nan)
-    return out if out.ndim else float(out)
-
-
-def per_participant(value: float, participants: float) -> float:
-    """``value / participants`` if ``participants > 0``, else NaN (undefined, as the ratio).
-
-    Written in plain Python so that the generated kernel compiles this very function.
-    """
-    if participants > 0.0:
-        return value / participants
-    return math.nan
-
-
-def per_participant_array(value: Any, participants: Any) -> Any:
-    """:func:`per_participant` element-wise for arrays (or scalars)."""
-    v = np.asarray(value, dtype=np.float64)
-    n = np.asarray(participants, dtype=np.float64)
-    positive = n > 0.0
-    with np.errstate(divide="ignore", invalid="ignore"):
-        out = np.where(positive, v / np.where(positive, n, 1.0), math.nan)
+        out = np.where(positive, a / np.where(positive, d, 1.0), math.nan)
     return out if out.ndim else float(out)
 
 
@@ -292,7 +272,7 @@ def evaluate_ledger(
     if ledger.participants is not None:
         if participants is None:
             raise ValueError(f"the value of population {ledger.participants!r} is needed")
-        div = per_participant_array
+        div = ratio_array
         per = {"benefits": div(benefits, participants), "costs": div(costs, participants)}
         per["net"] = div(net, participants)
         per["perspectives"] = {k: div(v, participants) for k, v in perspectives.items()}
@@ -301,7 +281,7 @@ def evaluate_ledger(
         "benefits": benefits,
         "costs": costs,
         "net": net,
-        "bcr": bcr_array(benefits, costs),
+        "bcr": ratio_array(benefits, costs),
         "stakeholders": stakeholders,
         "years": years,
         "perspectives": perspectives,
