@@ -237,6 +237,30 @@ def fit_or_load(
     DiagnosticsError
         In strict mode, when the posterior fails the convergence gate.
     """
+    return _fit_or_load(
+        name,
+        prior,
+        model=model,
+        cache_dir=cache_dir,
+        data_dir=data_dir,
+        strict=strict,
+        settings=settings,
+        on_progress=on_progress,
+    )[0]
+
+
+def _fit_or_load(
+    name: str,
+    prior: str | None,
+    *,
+    model: Model | None,
+    cache_dir: Path | None,
+    data_dir: Path | None,
+    strict: bool,
+    settings: SamplerSettings | None,
+    on_progress: StepProgress | None,
+) -> tuple[PosteriorFit, Any]:
+    """:func:`fit_or_load`, and the sub-model's parsed data it read."""
     start = time.perf_counter()
     sub = resolve_submodel(name, model)
     ref = sub.prior(prior)
@@ -294,7 +318,7 @@ def fit_or_load(
     seconds = time.perf_counter() - start if from_cache else float(post.attrs["fit_seconds"])
     if on_progress is not None:
         on_progress("posterior", 1, 1, "from cache" if from_cache else "fitted")
-    return PosteriorFit(groups, diag, key, path, from_cache, seconds, data_path)
+    return PosteriorFit(groups, diag, key, path, from_cache, seconds, data_path), data
 
 
 def study_design(
@@ -321,12 +345,16 @@ def study_design(
     spec = study_spec(sub)
     if spec is None:
         return None
-    fit = fit_or_load(
-        name, prior, model=model, cache_dir=cache_dir, data_dir=data_dir, strict=strict
+    fit, data = _fit_or_load(
+        name,
+        prior,
+        model=model,
+        cache_dir=cache_dir,
+        data_dir=data_dir,
+        strict=strict,
+        settings=None,
+        on_progress=None,
     )
-    if data_dir is None and model is not None:
-        data_dir = model_data_dir(model)
-    data, _ = _read_data(sub, data_dir)
     draws = {v: fit.flat(v) for v in spec.informs if v in fit.dataset}
     return make_study_design(sub.name, spec, draws, data)
 
