@@ -18,3 +18,78 @@ def run_cli(*args: str, timeout: float = 600) -> subprocess.CompletedProcess[str
         cwd=REPO,
         timeout=timeout,
     )
+
+
+# Small models shared by several test files (the same structures compile to the same
+# kernels, so files that use them share the compiled code).
+
+NORMALS = """
+[model]
+title = "two normals"
+price_year = 2020
+horizon_years = 1
+discount_rate = 0.0
+
+[parameters.a]
+dist = "normal"
+mean = 1000
+sd = 300
+published = 1000
+source = "test"
+
+[parameters.b]
+dist = "normal"
+mean = 800
+sd = 400
+published = 800
+source = "test"
+
+[[items]]
+name = "gain"
+side = "benefit"
+stakeholder = "x"
+value = "a"
+years = [1]
+
+[[items]]
+name = "cost"
+side = "cost"
+stakeholder = "y"
+value = "b"
+years = [1]
+"""
+"""Two independent normals, a benefit and a cost: net ~ Normal(200, 500)."""
+
+SQRT = """
+[model]
+title = "sqrt of a normal"
+price_year = 2020
+horizon_years = 1
+{policy}
+
+[parameters.x]
+dist = "normal"
+mean = {mean}
+sd = 1
+published = 1
+source = "test"
+
+[derived]
+rate = "sqrt(x)"
+
+[[items]]
+name = "gain"
+side = "benefit"
+stakeholder = "society"
+value = "1500 * rate"
+years = [1]
+
+[[items]]
+name = "cost"
+side = "cost"
+stakeholder = "society"
+value = 1000
+years = [1]
+"""
+"""sqrt of a Normal(``mean``, 1) input: non-finite where the draw is negative (format
+with ``policy``, e.g. ``'non_finite = "drop"'`` or ``""``, and ``mean``)."""

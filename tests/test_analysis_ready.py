@@ -16,6 +16,7 @@ import pytest
 from scipy import stats
 
 import mkba_sim
+from conftest import SQRT
 from mkba_sim import Quantile
 from mkba_sim.distributions import Normal
 from mkba_sim.engine.codegen import kernel_key, kernel_source
@@ -70,37 +71,6 @@ populations = { clients = 80 }
 parameters.salary = { dist = "normal", mean = 90_000, sd = 4_000, published = 90_000, source = "t" }
 """
 
-SQRT = """
-[model]
-title = "sqrt of a normal"
-price_year = 2020
-horizon_years = 1
-{policy}
-
-[parameters.x]
-dist = "normal"
-mean = 0
-sd = 1
-published = 1
-source = "test"
-
-[derived]
-rate = "sqrt(x)"
-
-[[items]]
-name = "gain"
-side = "benefit"
-stakeholder = "society"
-value = "1500 * rate"
-years = [1]
-
-[[items]]
-name = "cost"
-side = "cost"
-stakeholder = "society"
-value = 1000
-years = [1]
-"""
 
 ZERO_COSTS = """
 [model]
@@ -312,7 +282,7 @@ def test_stakeholder_probability_closed_form() -> None:
 
 def test_non_finite_stops_with_a_clear_message() -> None:
     with pytest.raises(SimulationError) as err:
-        mkba_sim.simulate(_model(SQRT.format(policy="")), draws=10_000, seed=1)
+        mkba_sim.simulate(_model(SQRT.format(mean=0, policy="")), draws=10_000, seed=1)
     msg = str(err.value)
     assert re.search(
         r"scenario 'base', draw \d+: derived\.rate is nan: sqrt of a negative "
@@ -323,7 +293,7 @@ def test_non_finite_stops_with_a_clear_message() -> None:
     # the draw named is really the first bad one, whatever the threads
     draw = int(re.search(r"draw (\d+)", msg).group(1))  # type: ignore[union-attr]
     res = mkba_sim.simulate(
-        _model(SQRT.format(policy='non_finite = "drop"')),
+        _model(SQRT.format(mean=0, policy='non_finite = "drop"')),
         draws=max(draw + 1, 2),
         seed=1,
         keep_draws=True,
@@ -337,7 +307,7 @@ def test_non_finite_stops_with_a_clear_message() -> None:
 def test_drop_policy_reports_and_uses_the_same_draws(backend: str) -> None:
     n = 100_000
     res = mkba_sim.simulate(
-        _model(SQRT.format(policy='non_finite = "drop"')), draws=n, seed=1, backend=backend
+        _model(SQRT.format(mean=0, policy='non_finite = "drop"')), draws=n, seed=1, backend=backend
     )
     s = res.summary("base")
     assert abs(s["n_dropped"] / n - 0.5) < 4 * math.sqrt(0.25 / n)
@@ -359,9 +329,14 @@ def mkba_sim_text(res: mkba_sim.Result) -> str:
 
 def test_fixed_impossible_value_stops_or_drops_everything() -> None:
     with pytest.raises(SimulationError, match=r"draw 0: derived\.rate"):
-        mkba_sim.simulate(_model(SQRT.format(policy="")), draws=100, seed=1, overrides={"x": -2})
+        mkba_sim.simulate(
+            _model(SQRT.format(mean=0, policy="")), draws=100, seed=1, overrides={"x": -2}
+        )
     res = mkba_sim.simulate(
-        _model(SQRT.format(policy='non_finite = "drop"')), draws=100, seed=1, overrides={"x": -2}
+        _model(SQRT.format(mean=0, policy='non_finite = "drop"')),
+        draws=100,
+        seed=1,
+        overrides={"x": -2},
     )
     s = res.summary("base")
     assert s["n_kept"] == 0 and s["net"]["mean"] is None and s["p_net_positive"] is None
@@ -369,7 +344,7 @@ def test_fixed_impossible_value_stops_or_drops_everything() -> None:
 
 
 def test_numpy_path_agrees_on_awkward_models() -> None:
-    for text in (ZERO_COSTS, SQRT.format(policy='non_finite = "drop"'), TWO_SCENARIOS):
+    for text in (ZERO_COSTS, SQRT.format(mean=0, policy='non_finite = "drop"'), TWO_SCENARIOS):
         m = _model(text)
         a = mkba_sim.simulate(m, draws=20_000, seed=5).dataset
         b = mkba_sim.simulate(m, draws=20_000, seed=5, backend="numpy").dataset
@@ -419,7 +394,7 @@ def test_validate_and_replicate_name_non_finite_values(tmp_path: Path) -> None:
     from conftest import run_cli
 
     path = tmp_path / "bad.toml"
-    path.write_text(SQRT.format(policy="").replace("published = 1", "published = -2"))
+    path.write_text(SQRT.format(mean=0, policy="").replace("published = 1", "published = -2"))
     for cmd in ("validate", "replicate"):
         proc = run_cli(cmd, str(path))
         assert proc.returncode == 2, proc.stdout

@@ -22,6 +22,7 @@ import numpy as np
 import pytest
 
 import mkba_sim
+from conftest import NORMALS, SQRT
 from mkba_sim._cache import cache_root
 from mkba_sim.errors import SimulationError
 
@@ -30,41 +31,6 @@ distributed = pytest.importorskip("distributed")
 REPO = Path(__file__).resolve().parent.parent
 REFERENCE = REPO / "benchmarks" / "reference_model.toml"
 
-NORMALS = """
-[model]
-title = "two normals"
-price_year = 2020
-horizon_years = 1
-discount_rate = 0.0
-
-[parameters.a]
-dist = "normal"
-mean = 1000
-sd = 300
-published = 1000
-source = "test"
-
-[parameters.b]
-dist = "normal"
-mean = 800
-sd = 400
-published = 800
-source = "test"
-
-[[items]]
-name = "gain"
-side = "benefit"
-stakeholder = "x"
-value = "a"
-years = [1]
-
-[[items]]
-name = "cost"
-side = "cost"
-stakeholder = "y"
-value = "b"
-years = [1]
-"""  # the models of tests/test_engine.py: the same structures, so the same compiled kernels
 
 CORRELATED = (
     NORMALS
@@ -401,39 +367,6 @@ def test_analysis_reruns_on_the_cluster_give_the_same_answer(
     assert json.dumps(local, sort_keys=True, default=str) == json.dumps(
         dist, sort_keys=True, default=str
     )
-
-
-SQRT = """
-[model]
-title = "sqrt of a normal"
-price_year = 2020
-horizon_years = 1
-{policy}
-
-[parameters.x]
-dist = "normal"
-mean = {mean}
-sd = 1
-published = 1
-source = "test"
-
-[derived]
-rate = "sqrt(x)"
-
-[[items]]
-name = "gain"
-side = "benefit"
-stakeholder = "society"
-value = "1500 * rate"
-years = [1]
-
-[[items]]
-name = "cost"
-side = "cost"
-stakeholder = "society"
-value = 1000
-years = [1]
-"""  # the model of tests/test_analysis_ready.py
 
 
 def test_non_finite_policies_as_on_one_machine(two_workers: object) -> None:

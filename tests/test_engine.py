@@ -14,47 +14,12 @@ import pytest
 from scipy import stats
 
 import mkba_sim
+from conftest import NORMALS
 from mkba_sim.errors import SimulationError
 
 REPO = Path(__file__).resolve().parent.parent
 REFERENCE = REPO / "benchmarks" / "reference_model.toml"
 REFERENCE_MEAN = 200_571.5  # closed form, shared/benchmarks/REFERENCE_MODEL.md
-
-NORMALS = """
-[model]
-title = "two normals"
-price_year = 2020
-horizon_years = 1
-discount_rate = 0.0
-
-[parameters.a]
-dist = "normal"
-mean = 1000
-sd = 300
-published = 1000
-source = "test"
-
-[parameters.b]
-dist = "normal"
-mean = 800
-sd = 400
-published = 800
-source = "test"
-
-[[items]]
-name = "gain"
-side = "benefit"
-stakeholder = "x"
-value = "a"
-years = [1]
-
-[[items]]
-name = "cost"
-side = "cost"
-stakeholder = "y"
-value = "b"
-years = [1]
-"""
 
 
 def _load(text: str, tmp_path: Path, name: str = "m.toml") -> mkba_sim.Model:
