@@ -93,3 +93,40 @@ years = [1]
 """
 """sqrt of a Normal(``mean``, 1) input: non-finite where the draw is negative (format
 with ``policy``, e.g. ``'non_finite = "drop"'`` or ``""``, and ``mean``)."""
+
+CORRELATED = (
+    NORMALS
+    + """
+[[correlations]]
+names = ["a", "b"]
+matrix = [[1.0, 0.6], [0.6, 1.0]]
+"""
+)
+"""The two normals with a Gaussian copula, correlation 0.6."""
+
+POSTERIOR = """
+[model]
+title = "posterior"
+price_year = 2020
+horizon_years = 1
+
+[parameters.x]
+dist = "posterior"
+file = "post.nc"
+variable = "x"
+source = "test"
+
+[parameters.y]
+dist = "posterior"
+file = "post.nc"
+variable = "y"
+source = "test"
+
+[[items]]
+name = "z"
+side = "benefit"
+stakeholder = "s"
+value = "y - 2 * x"
+years = [1]
+"""
+"""Two inputs read from the draws file ``post.nc`` (variables ``x`` and ``y``)."""

@@ -22,7 +22,7 @@ import numpy as np
 import pytest
 
 import mkba_sim
-from conftest import NORMALS, SQRT
+from conftest import CORRELATED, POSTERIOR, SQRT
 from mkba_sim._cache import cache_root
 from mkba_sim.errors import SimulationError
 
@@ -30,42 +30,6 @@ distributed = pytest.importorskip("distributed")
 
 REPO = Path(__file__).resolve().parent.parent
 REFERENCE = REPO / "benchmarks" / "reference_model.toml"
-
-
-CORRELATED = (
-    NORMALS
-    + """
-[[correlations]]
-names = ["a", "b"]
-matrix = [[1.0, 0.6], [0.6, 1.0]]
-"""
-)
-
-POSTERIOR = """
-[model]
-title = "posterior"
-price_year = 2020
-horizon_years = 1
-
-[parameters.x]
-dist = "posterior"
-file = "post.nc"
-variable = "x"
-source = "test"
-
-[parameters.y]
-dist = "posterior"
-file = "post.nc"
-variable = "y"
-source = "test"
-
-[[items]]
-name = "z"
-side = "benefit"
-stakeholder = "s"
-value = "y - 2 * x"
-years = [1]
-"""
 
 
 @contextlib.contextmanager

@@ -14,7 +14,7 @@ import pytest
 from scipy import stats
 
 import mkba_sim
-from conftest import NORMALS
+from conftest import CORRELATED, NORMALS, POSTERIOR
 from mkba_sim.errors import SimulationError
 
 REPO = Path(__file__).resolve().parent.parent
@@ -151,15 +151,7 @@ def test_sobol_beats_monte_carlo_on_a_linear_model(tmp_path: Path) -> None:
 
 
 def test_gaussian_copula_correlation(tmp_path: Path) -> None:
-    text = (
-        NORMALS
-        + """
-[[correlations]]
-names = ["a", "b"]
-matrix = [[1.0, 0.6], [0.6, 1.0]]
-"""
-    )
-    model = _load(text, tmp_path)
+    model = _load(CORRELATED, tmp_path)
     n = 100_000
     res = mkba_sim.simulate(model, draws=n, seed=8, keep_draws=True)
     x = res.dataset["input_draws"].values
@@ -298,32 +290,7 @@ def test_posterior_draws_from_file_are_joint(tmp_path: Path) -> None:
     xr.Dataset({"x": ("sample", x), "y": ("sample", 2 * x)}).to_netcdf(
         tmp_path / "post.nc", engine="h5netcdf"
     )
-    text = """
-[model]
-title = "posterior"
-price_year = 2020
-horizon_years = 1
-
-[parameters.x]
-dist = "posterior"
-file = "post.nc"
-variable = "x"
-source = "test"
-
-[parameters.y]
-dist = "posterior"
-file = "post.nc"
-variable = "y"
-source = "test"
-
-[[items]]
-name = "z"
-side = "benefit"
-stakeholder = "s"
-value = "y - 2 * x"
-years = [1]
-"""
-    model = _load(text, tmp_path)
+    model = _load(POSTERIOR, tmp_path)
     res = mkba_sim.simulate(model, draws=10_000, seed=1, keep_draws=True)
     ds = res.dataset
     np.testing.assert_array_equal(
