@@ -108,6 +108,22 @@ def test_streaming_summaries_identical_for_threads(reference: mkba_sim.Model) ->
         np.testing.assert_array_equal(a.dataset[var].values, b.dataset[var].values)
 
 
+def test_histogram_buffers_fold_before_they_could_overflow(
+    reference: mkba_sim.Model, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # thread histograms hold 32-bit counts and are folded into 64-bit totals before a
+    # task could overflow them; with a tiny limit every task folds, and the result must
+    # be the same as with no fold at all
+    from mkba_sim.engine import run
+
+    plain = mkba_sim.simulate(reference, draws=100_000, seed=9, threads=2)
+    monkeypatch.setattr(run, "COUNT_MAX", 3 * 4096)
+    folded = mkba_sim.simulate(reference, draws=100_000, seed=9, threads=2)
+    for var in ("net_hist_counts", "bcr_hist_counts", "net_quantile", "stakeholder_quantile"):
+        np.testing.assert_array_equal(plain.dataset[var].values, folded.dataset[var].values)
+    assert int(folded.dataset["net_hist_counts"].values.sum()) == 100_000
+
+
 def test_numpy_reference_path_agrees(reference: mkba_sim.Model) -> None:
     fast = mkba_sim.simulate(reference, draws=30_000, seed=2, keep_draws=True)
     ref = mkba_sim.simulate(reference, draws=30_000, seed=2, keep_draws=True, backend="numpy")

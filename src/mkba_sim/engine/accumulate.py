@@ -21,9 +21,15 @@ import numpy as np
 
 from mkba_sim.engine.stats import StatsPlan
 
-__all__ = ["N_BINS", "Accumulator", "histogram_quantiles"]
+__all__ = ["COUNT_DTYPE", "COUNT_MAX", "N_BINS", "Accumulator", "histogram_quantiles"]
 
 N_BINS = 2**16 + 2
+# A thread's (or a task's) histogram counts while the kernel runs: 32-bit, which halves
+# the histograms' share of the cache (five histograms of 2**16 bins are 1.3 MB, not
+# 2.6 MB), measurably faster on the reference model (docs/benchmarks.md). A buffer is
+# folded into 64-bit totals before it could hold more than COUNT_MAX counts.
+COUNT_DTYPE = np.uint32
+COUNT_MAX = 2**32 - 1
 
 
 @dataclass

@@ -35,7 +35,7 @@ from typing import Any
 import numpy as np
 
 from mkba_sim._cache import cache_root
-from mkba_sim.engine.accumulate import N_BINS
+from mkba_sim.engine.accumulate import COUNT_DTYPE, COUNT_MAX, N_BINS
 from mkba_sim.engine.codegen import kernel_key, kernel_source, load_kernel_source
 from mkba_sim.engine.plan import Numbers, Plan
 from mkba_sim.errors import SimulationError
@@ -206,7 +206,9 @@ def run_task(
     sums = np.empty((n_blocks, payload["n_series"], 2))
     counts = np.empty((n_blocks, max(payload["n_counts"], 1)), dtype=np.int64)
     bad = np.full((n_blocks, payload["n_scenarios"]), -1, dtype=np.int64)
-    hist = np.zeros((max(payload["n_hist"], 1), N_BINS), dtype=np.int64)
+    # a task's draws per bin fit 32 bits unless the task is longer than COUNT_MAX draws
+    ctype = COUNT_DTYPE if n <= COUNT_MAX else np.int64
+    hist = np.zeros((max(payload["n_hist"], 1), N_BINS), dtype=ctype)
     kept = np.empty((n, payload["width"])) if keep else np.empty((0, 0))
     kernel.run_blocks(
         np.int64(0),

@@ -23,7 +23,13 @@ from typing import Any
 import numpy as np
 
 from mkba_sim._cache import cache_root
-from mkba_sim.engine.accumulate import N_BINS, Accumulator, histogram_quantiles
+from mkba_sim.engine.accumulate import (
+    COUNT_DTYPE,
+    COUNT_MAX,
+    N_BINS,
+    Accumulator,
+    histogram_quantiles,
+)
 from mkba_sim.engine.codegen import kernel_key, kernel_source, load_kernel
 from mkba_sim.engine.designs import SAMPLERS, Design
 from mkba_sim.engine.numpy_path import run_chunk_numpy, sample_numpy, scenario_values
@@ -107,8 +113,12 @@ class _Runner:
         self.kernel: Any = None
         self.pool: ThreadPoolExecutor | None = None
         # one histogram buffer per worker thread, made on first use (never waited for);
-        # the buffers add up over the whole run and are summed once, by histograms()
+        # the buffers add up over the whole run and are summed once, by histograms().
+        # They hold 32-bit counts (COUNT_DTYPE); a buffer that could overflow in its next
+        # task is first folded into the 64-bit ``folded`` totals (runs of > 4e9 draws)
         self.buffers: dict[int, np.ndarray] = {}
+        self.tally: dict[int, int] = {}
+        self.folded: np.ndarray | None = None
         self.numpy_hist: np.ndarray | None = None
         self.lock = threading.Lock()
         if backend == "numba":
@@ -121,15 +131,28 @@ class _Runner:
     def close(self) -> None:
         """Release the histogram buffers (the thread pool is kept for the next run)."""
         self.buffers.clear()
+        self.tally.clear()
+        self.folded = None
 
-    def _buffer(self) -> np.ndarray:
+    def _buffer(self, draws: int) -> np.ndarray:
+        """This thread's histogram buffer, with room for ``draws`` more counts per bin."""
         ident = threading.get_ident()
         with self.lock:
             lh = self.buffers.get(ident)
             if lh is None:
                 n_hist = max(self.plan.stats.n_hist, 1)
-                lh = self.buffers[ident] = np.zeros((n_hist, N_BINS), dtype=np.int64)
+                lh = self.buffers[ident] = np.zeros((n_hist, N_BINS), dtype=COUNT_DTYPE)
+                self.tally[ident] = 0
+            if self.tally[ident] + draws > COUNT_MAX:
+                self._fold(lh)
+                self.tally[ident] = 0
+            self.tally[ident] += draws
             return lh
+
+    def _fold(self, lh: np.ndarray) -> None:
+        """Move a buffer's counts into the 64-bit totals (integers: exact in any order)."""
+        self.folded = lh.astype(np.int64) if self.folded is None else self.folded + lh
+        lh[:] = 0
 
     def chunk(
         self,
@@ -179,7 +202,7 @@ class _Runner:
             s_hist = np.full_like(s_hist, -1)
 
         def task(b0: int, b1: int) -> None:
-            lh = self._buffer()
+            lh = self._buffer(min(b1 * BLOCK, n) - b0 * BLOCK)
             self.kernel.run_blocks(
                 np.int64(b0),
                 np.int64(b1),
@@ -242,12 +265,11 @@ class _Runner:
             if self.numpy_hist is not None:
                 return self.numpy_hist
             return np.zeros((n_hist, N_BINS), dtype=np.int64)
-        bufs = list(self.buffers.values())
-        if not bufs:
-            return np.zeros((n_hist, N_BINS), dtype=np.int64)
-        hist = bufs[0][:n_hist]
-        for lh in bufs[1:]:
-            hist = hist + lh[:n_hist]
+        hist = np.zeros((n_hist, N_BINS), dtype=np.int64)
+        if self.folded is not None:
+            hist += self.folded[:n_hist]
+        for lh in self.buffers.values():
+            hist += lh[:n_hist]
         return hist
 
     def stream(

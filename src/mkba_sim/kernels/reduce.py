@@ -34,7 +34,8 @@ def accumulate(
     lh: np.ndarray,
 ) -> None:
     """Add draws ``0 .. n_t - 1`` of ``sv`` to the block's sums ``bs``, counts ``bc`` and
-    this thread's histograms ``lh``.
+    this thread's histograms ``lh`` (32-bit counts, see
+    :data:`mkba_sim.engine.accumulate.COUNT_DTYPE`).
 
     For series *i* of scenario *s*, only draws with ``ok[s, t]`` count; a series with
     ``defined[i] >= 0`` (the ratio) counts only where it is not NaN, and that count goes
@@ -60,25 +61,29 @@ def accumulate(
                     sa += xs
                     sq += xs * xs
         else:
-            th = thr[e] if e >= 0 else 0.0
+            # counters in registers and ``ce += x > th`` without a branch: whether a
+            # draw's balance is above zero is a coin toss the branch predictor loses
+            th = thr[e] if e >= 0 else np.inf
             hl = hist_lo[h] if h >= 0 else 0.0
             hs = hist_scale[h] if h >= 0 else 1.0
             h_row = lh[max(h, 0)]
+            ce = 0
+            cd = 0
             for t in range(n_t):
-                if not ok_row[t]:
-                    continue
                 x = x_row[t]
-                if d >= 0:
-                    if x != x:
-                        continue
-                    bc[n_exceed + d] += 1
+                if not ok_row[t] or (d >= 0 and x != x):
+                    continue
+                cd += 1
                 xs = x - zs
                 sa += xs
                 sq += xs * xs
-                if e >= 0 and x > th:
-                    bc[e] += 1
+                ce += x > th
                 if h >= 0:
                     f = min(max((x - hl) * hs, -1.0), top)
                     h_row[int(f + 1.0)] += 1
+            if e >= 0:
+                bc[e] += ce
+            if d >= 0:
+                bc[n_exceed + d] += cd
         bs[i, 0] = sa
         bs[i, 1] = sq
