@@ -15,7 +15,9 @@ sections, each against a target of the issue (``benchmarks/reference_model.toml`
 4. ``import mkba_sim`` ≤ 0.3 s and the first result of a cached model ≤ 1 s, in a fresh
    process, with a breakdown of where the time goes.
 5. Throughput at 1e7 draws (2 and 1 threads), as a fraction of a *floor* kernel that only
-   generates the model's uniforms, and against squigglepy's fastest idiom.
+   generates the model's uniforms, against squigglepy's fastest idiom, and against the
+   engine as it was before issue 7 (commit ``BASELINE_COMMIT``, extracted from git into a
+   temporary directory and run in alternating fresh processes with the current engine).
 
 Targets are printed as PASS/FAIL; the exit status is 0 unless ``--check`` is given and a
 target fails. Times are wall clock (``time.perf_counter``); on a shared machine only the
@@ -77,6 +79,10 @@ TARGET_RATE = 27e6  # draws/s, 2 threads, 1e7 draws (the issue: 27–35 M)
 TARGET_RATE_HIGH = 35e6
 TARGET_VS_SQUIGGLEPY = 13.5  # × squigglepy's fastest idiom (the issue: 13.5–14.4×)
 TARGET_VS_SQUIGGLEPY_HIGH = 14.4
+#: The engine before issue 7 ("today's" throughput in the issue: 27–35 M draws/s was that
+#: engine on another machine): the last commit before the analysis-ready rewrite.
+BASELINE_COMMIT = "325138b"
+TARGET_VS_BASELINE = 1.0  # at least today's throughput, measured in the same run
 
 
 @dataclass(frozen=True)
@@ -92,12 +98,14 @@ class Sizes:
     first_result_draws: int
     throughput_draws: int
     throughput_repeats: int
+    #: alternating rounds of the pre-issue engine against the current one (0: skip)
+    baseline_rounds: int = 3
     #: also compile a new structure in the empty-cache process (skipped by --quick: ~5 s)
     same_process_new_structure: bool = True
 
 
 FULL = Sizes(100_000, 11, 50, 1_000_000, 100_000, 5, 10_000, 10_000_000, 3)
-QUICK = Sizes(10_000, 2, 5, 100_000, 10_000, 1, 10_000, 100_000, 1, False)
+QUICK = Sizes(10_000, 2, 5, 100_000, 10_000, 1, 10_000, 100_000, 1, 0, False)
 THREADS = 2  # the issue's machine: 2 cores
 SWEEP_LOW, SWEEP_HIGH = 80_000.0, 120_000.0
 
@@ -707,6 +715,96 @@ def throughput(sizes: Sizes, log: Callable[[str], None]) -> dict[str, Any]:
     }
 
 
+# --- 5b. against the engine before issue 7 ----------------------------------------------
+
+_BASELINE_CHILD = r"""
+import json, sys, time
+import mkba_sim
+model = mkba_sim.load_model(sys.argv[1])
+draws, threads, repeats, seed = (int(x) for x in sys.argv[2:6])
+mkba_sim.simulate(model, draws=10_000, threads=threads, seed=seed)  # compile or load
+secs = []
+for r in range(repeats):
+    t0 = time.perf_counter()
+    mkba_sim.simulate(model, draws=draws, threads=threads, seed=seed + r)
+    secs.append(time.perf_counter() - t0)
+print(json.dumps({"seconds": secs}), flush=True)
+"""
+
+
+def extract_baseline(work: Path) -> Path | str:
+    """The pre-issue engine's ``src`` and reference model, from git, under ``work``; or
+    the reason it is not available (no git, or a clone without that commit)."""
+    dest = work / f"baseline-{BASELINE_COMMIT}"
+    dest.mkdir(parents=True, exist_ok=True)
+    try:
+        archive = subprocess.run(
+            ["git", "archive", BASELINE_COMMIT, "src", "benchmarks/reference_model.toml"],
+            cwd=REPO,
+            capture_output=True,
+            check=True,
+        ).stdout
+        subprocess.run(["tar", "-x", "-C", str(dest)], input=archive, check=True)
+    except (OSError, subprocess.CalledProcessError) as exc:
+        err = (getattr(exc, "stderr", b"") or b"").decode(errors="replace").strip()
+        return f"commit {BASELINE_COMMIT} not available ({err or exc})"
+    return dest
+
+
+def baseline(sizes: Sizes, work: Path, log: Callable[[str], None]) -> dict[str, Any]:
+    """Section 5b: the engine before issue 7 and the current one, each in fresh processes
+    (whole ``simulate`` calls at ``throughput_draws``, 2 and 1 threads), alternating round
+    by round so that both see the same machine; medians over all runs."""
+    if sizes.baseline_rounds <= 0:
+        return {"skipped": "not measured in this run (--quick)"}
+    src = extract_baseline(work)
+    if isinstance(src, str):
+        return {"skipped": src}
+    n, repeats = sizes.throughput_draws, sizes.throughput_repeats
+    engines = {
+        "baseline": (src / "src", src / "benchmarks" / "reference_model.toml", work / "bcache"),
+        "current": (REPO / "src", MODEL_PATH, work / "ccache"),
+    }
+    secs: dict[str, dict[int, list[float]]] = {k: {2: [], 1: []} for k in engines}
+    for rnd in range(sizes.baseline_rounds):
+        for threads in (2, 1):
+            for name, (path, model, cache) in engines.items():
+                env = {
+                    **bench.child_env(cache),
+                    "PYTHONPATH": str(path),
+                    "NUMBA_NUM_THREADS": str(threads),
+                }
+                log(f"  round {rnd + 1}: {name} engine, {threads} thread(s), {n:,} draws")
+                out = run_child(
+                    _BASELINE_CHILD,
+                    [str(model), str(n), str(threads), str(repeats), str(SEED)],
+                    env,
+                )
+                secs[name][threads] += out["seconds"]
+    rows = {
+        name: {
+            str(t): {
+                "seconds": statistics.median(v),
+                "draws_per_second": n / statistics.median(v),
+                "all_seconds": v,
+            }
+            for t, v in by_thread.items()
+        }
+        for name, by_thread in secs.items()
+    }
+    return {
+        "commit": BASELINE_COMMIT,
+        "draws": n,
+        "rounds": sizes.baseline_rounds,
+        "engines": rows,
+        "ratio": {
+            str(t): rows["current"][str(t)]["draws_per_second"]
+            / rows["baseline"][str(t)]["draws_per_second"]
+            for t in (2, 1)
+        },
+    }
+
+
 # --- targets and report ------------------------------------------------------------------
 
 
@@ -789,6 +887,18 @@ def targets(doc: Mapping[str, Any]) -> list[dict[str, str]]:
             f"{tp['vs_squigglepy']:.1f}× {tp['squigglepy_fastest']}",
         )
     )
+    bl = doc["baseline"]
+    if "skipped" not in bl:
+        out.append(
+            check(
+                f"at least the throughput of the engine before issue 7 (commit {bl['commit']}), "
+                "2 threads, same run",
+                bl["ratio"]["2"] >= TARGET_VS_BASELINE,
+                f"{bl['ratio']['2']:.2f}× (1 thread {bl['ratio']['1']:.2f}×): "
+                f"{bl['engines']['current']['2']['draws_per_second'] / 1e6:.2f} M against "
+                f"{bl['engines']['baseline']['2']['draws_per_second'] / 1e6:.2f} M draws/s",
+            )
+        )
     # the kernel is reused when only numbers change; a new structure gets a new kernel
     base = rr["base_kernel_key"]
     keys = set(rr["base_kernel_keys"]) | set(sw["kernel_keys"]) | {sw["base_kernel_key"]}
@@ -942,9 +1052,29 @@ def report(doc: Mapping[str, Any]) -> str:
         f"{tp['vs_squigglepy_per_cpu']:.1f}× per CPU second. Absolute draws/s depend on the "
         "machine and its load.",
     ]
+    bl = doc["baseline"]
+    out += ["", f"5b. Against the engine before issue 7 (commit {BASELINE_COMMIT}):"]
+    if "skipped" in bl:
+        out.append(f"   skipped: {bl['skipped']}")
+    else:
+        out.append(
+            f"   fresh processes, alternating, {bl['rounds']} rounds × "
+            f"{sizes_repeats(bl)} runs of {bl['draws']:,} draws; median draws/s"
+        )
+        for t in ("2", "1"):
+            b, c = bl["engines"]["baseline"][t], bl["engines"]["current"][t]
+            out.append(
+                f"   {t} thread(s): before {bench.fmt_rate(b['draws_per_second']):>8}   now "
+                f"{bench.fmt_rate(c['draws_per_second']):>8}   now/before {bl['ratio'][t]:.2f}×"
+            )
     out += ["", "Targets"]
     out += [f"   [{c['status']}] {c['name']}: {c['detail']}" for c in doc["checks"]]
     return "\n".join(out)
+
+
+def sizes_repeats(bl: Mapping[str, Any]) -> int:
+    """Runs per round and engine in section 5b."""
+    return len(bl["engines"]["current"]["2"]["all_seconds"]) // bl["rounds"]
 
 
 def main(argv: Sequence[str] | None = None) -> int:
@@ -983,6 +1113,8 @@ def main(argv: Sequence[str] | None = None) -> int:
         doc["sweep"] = sweep(sizes, log)
         log("5. throughput")
         doc["throughput"] = throughput(sizes, log)
+        log(f"5b. against the engine before issue 7 (commit {BASELINE_COMMIT})")
+        doc["baseline"] = baseline(sizes, work, log)
     finally:
         shutil.rmtree(cache_dir, ignore_errors=True)
         shutil.rmtree(work, ignore_errors=True)
