@@ -23,6 +23,7 @@ from typing import Any
 import numpy as np
 
 from mkba_sim._cache import cache_root
+from mkba_sim.distributions.base import TableStore
 from mkba_sim.engine.accumulate import N_BINS, Accumulator, histogram_quantiles
 from mkba_sim.engine.codegen import kernel_key, kernel_source, load_kernel
 from mkba_sim.engine.designs import SAMPLERS, Design
@@ -367,6 +368,7 @@ def simulate_model(
     scheduler: Any = None,
     workers: int | None = None,
     draws_store: Any = None,
+    tables: TableStore | None = None,
 ) -> Result:
     """Simulate every scenario of ``model`` (posterior draws already attached).
 
@@ -451,7 +453,7 @@ def simulate_model(
             raise SimulationError("reseed needs plain Monte Carlo (sampler 'mc')")
         k2 = np.uint64(_seed_sequence(other).generate_state(1, dtype=np.uint64)[0])
         rekey[name] = np.uint64(key ^ k2)
-    num = plan.numbers(overrides, rekey)
+    num = plan.numbers(overrides, rekey, tables)
     policy = model.settings.non_finite
     t0 = time.perf_counter()
     if on_progress is not None:
