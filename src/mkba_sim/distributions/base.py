@@ -9,7 +9,6 @@ import math
 import platform
 from collections.abc import Mapping
 from dataclasses import dataclass, field
-from importlib import metadata
 from pathlib import Path
 from typing import Any, ClassVar, Protocol
 
@@ -171,6 +170,8 @@ def _code_fingerprint() -> str:
 def _platform_fingerprint() -> list[str]:
     """What else a table's last bits depend on: the numerical libraries' versions and the
     CPU features numpy dispatches on (a cache folder may be shared between machines)."""
+    from importlib import metadata  # here: reading a model does not need it
+
     try:
         scipy_version = metadata.version("scipy")
     except metadata.PackageNotFoundError:  # pragma: no cover - scipy is a dependency
