@@ -17,6 +17,7 @@ import json
 import os
 import subprocess
 import sys
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -24,8 +25,8 @@ import numpy as np
 import pytest
 
 import mkba_sim
+from mkba_sim.distributions import Normal, parse_distribution
 from mkba_sim.distributions import base as dbase
-from mkba_sim.distributions import parse_distribution
 from mkba_sim.engine import simulate_model
 from mkba_sim.io.tables import TableCache
 from mkba_sim.results import Result
@@ -116,6 +117,14 @@ def test_kept_table_is_the_computed_table(
     assert dbase.median_is_finite(dist, store)
 
 
+@dataclass(frozen=True)
+class _OwnNormal(Normal):
+    """A user's family: its ppf is code the table key cannot name."""
+
+    def ppf(self, u: np.ndarray) -> np.ndarray:
+        return 2.0 * super().ppf(u)
+
+
 def test_table_keys_name_the_parameters_and_only_tabulated_families() -> None:
     a = parse_distribution({"dist": "gamma", "shape": 8.0, "rate": 6.0})
     b = parse_distribution({"dist": "gamma", "shape": 8.0, "rate": 6.000000000000001})
@@ -125,6 +134,9 @@ def test_table_keys_name_the_parameters_and_only_tabulated_families() -> None:
     assert dbase.table_key(a) == dbase.table_key(
         parse_distribution({"dist": "gamma", "shape": 8, "rate": 6.0})
     )
+    assert dbase.table_key(_OwnNormal(0.0, 1.0)) is None  # code outside mkba_sim: not kept
+    own = dbase.encode_with(_OwnNormal(0.0, 1.0), TableCache(Path("/nonexistent"))).table
+    assert own is not None and np.all(np.diff(own[: dbase.ks.TB_N + 1]) >= 0)
     for spec in (
         {"dist": "uniform", "low": 0, "high": 1},
         {"dist": "fixed", "value": 2},

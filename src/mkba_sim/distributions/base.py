@@ -156,13 +156,20 @@ def _table(dist: Distribution, tables: TableStore | None = None) -> np.ndarray:
 
 
 @functools.cache
-def _code_fingerprint() -> str:
-    """Hash of the sources that compute a table: this package and the table layout."""
+def _code_fingerprint() -> str | None:
+    """Hash of the sources that compute a table: this package and the table layout
+    (``None`` where the sources cannot be read, e.g. an install without them)."""
     h = hashlib.sha256()
     here = Path(__file__).resolve().parent
-    for path in [*sorted(here.glob("*.py")), here.parent / "kernels" / "layout.py"]:
-        h.update(path.name.encode())
-        h.update(path.read_bytes())
+    paths = sorted(here.glob("*.py"))
+    if not paths:
+        return None
+    try:
+        for path in [*paths, here.parent / "kernels" / "layout.py"]:
+            h.update(path.name.encode())
+            h.update(path.read_bytes())
+    except OSError:
+        return None
     return h.hexdigest()
 
 
@@ -190,14 +197,19 @@ def table_key(dist: Distribution) -> str | None:
     A hash of the family's class, its exact parameters (``repr`` of a frozen dataclass:
     floats written in full precision), the table layout (:mod:`mkba_sim.kernels.layout`),
     the code that computes the table, the numpy and scipy versions and the CPU features
-    numpy uses: two distributions with the same key have bit-identical tables.
+    numpy uses: two distributions with the same key have bit-identical tables. ``None``
+    also for a class defined outside this package, or when the package's sources cannot
+    be read (such tables are not kept).
     """
-    if not _tabulated(dist):
-        return None
     cls = type(dist)
+    code = _code_fingerprint()
+    if code is None or not _tabulated(dist) or not cls.__module__.startswith(__package__ + "."):
+        # no table, or no way to tell the code that computes it (the sources are missing,
+        # or the class is defined outside this package): never kept
+        return None
     layout = [ks.TB_EDGE, ks.TB_N, ks.QT_LIMIT, ks.QT_SIZE]
     parts = [f"{cls.__module__}.{cls.__qualname__}", repr(dist), repr(layout)]
-    parts += [_code_fingerprint(), *_platform_fingerprint()]
+    parts += [code, *_platform_fingerprint()]
     return hashlib.sha256(json.dumps(parts).encode()).hexdigest()[:40]
 
 
