@@ -13,7 +13,7 @@ from pathlib import Path
 
 import platformdirs
 
-__all__ = ["cache_root", "configure_numba"]
+__all__ = ["cache_path", "cache_root", "configure_numba"]
 
 
 def cache_root() -> Path:
@@ -21,6 +21,11 @@ def cache_root() -> Path:
     root = _root()
     root.mkdir(parents=True, exist_ok=True)
     return root
+
+
+def cache_path() -> Path:
+    """The mkba_sim cache directory, as :func:`cache_root`, without creating it."""
+    return _root()
 
 
 def _root() -> Path:

@@ -2,9 +2,15 @@
 
 Layer rule: imports numpy and xarray only; no file I/O — saving and loading is
 :mod:`mkba_sim.io.results`. The engine hands plain arrays (:class:`RunSummary`) to
-:func:`make_result`, the one function that builds the Dataset; :func:`make_attrs` is the
+:func:`make_result`, the one function that lays the Dataset out; :func:`make_attrs` is the
 one provenance stamp of every producer (engine, Bayesian fits, analysis), in the manner
 of arviz-base's ``make_attrs``.
+
+xarray is imported only when a Dataset is first needed: :func:`make_result` lays the
+variables out as plain arrays, and :attr:`Result.dataset` turns them into the Dataset on
+first access. :meth:`Result.summary`, :meth:`Result.to_dict` and :attr:`Result.attrs` read
+the same variables by name and label from the laid-out arrays or from the Dataset, so a
+first result in a fresh process does not import xarray, pandas or Dask.
 
 The layout follows xarray/CF habits (``docs/results.md``): typed attributes, ``units``
 and ``long_name`` on every variable, a coordinate on every dimension, money and ratios
@@ -23,19 +29,23 @@ import platform
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from importlib import metadata
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
-import xarray as xr
+
+if TYPE_CHECKING:
+    import xarray as xr
 
 __all__ = [
     "PROBS",
     "QUANTITIES",
     "RUN_SCHEMA",
+    "Layout",
     "Result",
     "RunSummary",
     "make_attrs",
     "make_result",
+    "to_dataset",
 ]
 
 PROBS = (0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 0.75, 0.9, 0.95, 0.975, 0.99)
@@ -128,9 +138,31 @@ class RunSummary:
     participant_unit: str = ""  # the population's unit (its name when none is declared)
 
 
-def _var(
-    dims: tuple[str, ...], data: Any, units: str | None, long_name: str, **extra: Any
-) -> tuple[tuple[str, ...], Any, dict[str, Any]]:
+#: A variable or coordinate laid out for :class:`xarray.Dataset`: (dims, data, attrs).
+Var = tuple[tuple[str, ...], Any, dict[str, Any]]
+
+
+@dataclass(frozen=True)
+class Layout:
+    """A result's Dataset before xarray: what :func:`make_result` lays out.
+
+    ``data`` and ``coords`` map names to ``(dims, data, attrs)`` exactly as passed to
+    :class:`xarray.Dataset`; :func:`to_dataset` builds the Dataset from them.
+    """
+
+    data: dict[str, Var]
+    coords: dict[str, Var]
+    attrs: dict[str, Any]
+
+
+def to_dataset(layout: Layout) -> xr.Dataset:
+    """The :class:`xarray.Dataset` of a laid-out result (imports xarray on first use)."""
+    import xarray as xr
+
+    return xr.Dataset(layout.data, coords=layout.coords, attrs=dict(layout.attrs))
+
+
+def _var(dims: tuple[str, ...], data: Any, units: str | None, long_name: str, **extra: Any) -> Var:
     attrs: dict[str, Any] = {"long_name": long_name, **extra}
     if units is not None:
         attrs["units"] = units
@@ -138,9 +170,10 @@ def _var(
 
 
 def make_result(summary: RunSummary, attrs: Mapping[str, Any]) -> Result:
-    """Build the :class:`Result` Dataset from a run's arrays and its attributes.
+    """Lay out the :class:`Result` Dataset from a run's arrays and its attributes.
 
-    ``attrs`` must already carry provenance (:func:`make_attrs`).
+    ``attrs`` must already carry provenance (:func:`make_attrs`). The Dataset itself is
+    built (by :func:`to_dataset`) when :attr:`Result.dataset` is first read.
     """
     sm = summary
     scen = list(sm.scenarios)
@@ -363,8 +396,7 @@ def make_result(summary: RunSummary, attrs: Mapping[str, Any]) -> Result:
             "stakeholder balance per draw",
         )
     _perspective_vars(sm, data, coords, grid, one)
-    ds = xr.Dataset(data, coords=coords, attrs=dict(attrs))
-    return Result(ds)
+    return Result.from_layout(Layout(data, coords, dict(attrs)))
 
 
 def _perspective_vars(
@@ -474,20 +506,119 @@ def _perspective_vars(
         )
 
 
+class _DatasetView:
+    """Variables of a Dataset by name and label (one scenario selected, if given)."""
+
+    def __init__(self, ds: xr.Dataset, scenario: str | None) -> None:
+        self.ds = ds if scenario is None else ds.sel(scenario=scenario)
+
+    def get(self, var: str, **sel: Any) -> np.ndarray:
+        da = self.ds[var]
+        return np.asarray((da.sel(**sel) if sel else da).values)
+
+    def labels(self, dim: str) -> np.ndarray:
+        return np.asarray(self.ds[dim].values)
+
+    def has(self, name: str) -> bool:
+        return name in self.ds
+
+    def has_coord(self, name: str) -> bool:
+        return name in self.ds.coords
+
+    def var_attrs(self, var: str) -> Mapping[str, Any]:
+        return self.ds[var].attrs
+
+
+class _LayoutView:
+    """The same reads as :class:`_DatasetView`, from a :class:`Layout`'s plain arrays.
+
+    Labels select positions along the coordinate of each dimension, by equality, as
+    ``Dataset.sel`` does on these coordinates (scenario, quantity, prob, item, …); a
+    variable without a ``scenario`` dimension ignores the selected scenario, as
+    ``Dataset.sel(scenario=...)`` leaves it unchanged.
+    """
+
+    def __init__(self, layout: Layout, scenario: str | None) -> None:
+        self.layout = layout
+        self.scenario = scenario
+
+    def _position(self, dim: str, label: Any) -> int:
+        values = np.asarray(self.layout.coords[dim][1]).tolist()
+        try:
+            return values.index(label)
+        except ValueError:
+            raise KeyError(f"{label!r} is not a label of {dim!r}") from None
+
+    def get(self, var: str, **sel: Any) -> np.ndarray:
+        layout = self.layout
+        dims, data, _ = layout.data[var] if var in layout.data else layout.coords[var]
+        if self.scenario is not None and "scenario" in dims:
+            sel = {"scenario": self.scenario, **sel}
+        unknown = set(sel) - set(dims)
+        if unknown:
+            raise KeyError(f"{var} has no dimension {sorted(unknown)[0]!r}")
+        index = tuple(self._position(d, sel[d]) if d in sel else slice(None) for d in dims)
+        array = data if hasattr(data, "shape") else np.asarray(data)  # lists of labels
+        return np.asarray(array[index])
+
+    def labels(self, dim: str) -> np.ndarray:
+        return np.asarray(self.layout.coords[dim][1])
+
+    def has(self, name: str) -> bool:
+        return name in self.layout.data or name in self.layout.coords
+
+    def has_coord(self, name: str) -> bool:
+        return name in self.layout.coords
+
+    def var_attrs(self, var: str) -> Mapping[str, Any]:
+        return self.layout.data[var][2]
+
+
 class Result:
     """A simulation result; ``dataset`` holds everything, the methods read it.
 
     Parameters
     ----------
     dataset
-        As built by :func:`make_result` or loaded by :func:`mkba_sim.load_result`.
+        As loaded by :func:`mkba_sim.load_result`. :func:`make_result` makes a result
+        from laid-out arrays instead (:meth:`from_layout`), whose Dataset is built when
+        :attr:`dataset` is first read.
     """
 
     def __init__(self, dataset: xr.Dataset) -> None:
-        self.dataset = dataset
+        self._dataset: xr.Dataset | None = dataset
+        self._layout: Layout | None = None
+
+    @classmethod
+    def from_layout(cls, layout: Layout) -> Result:
+        """A result whose Dataset is built from ``layout`` on first access."""
+        out = cls.__new__(cls)
+        out._dataset = None
+        out._layout = layout
+        return out
+
+    @property
+    def dataset(self) -> xr.Dataset:
+        """Everything the run computed, as an :class:`xarray.Dataset` (``docs/results.md``)."""
+        if self._dataset is None:
+            if self._layout is None:  # pragma: no cover - one of the two is always set
+                raise RuntimeError("a Result holds a Dataset or its layout")
+            self._dataset = to_dataset(self._layout)
+            self._layout = None  # the Dataset is now the one copy read and changed
+        return self._dataset
+
+    @property
+    def attrs(self) -> Mapping[str, Any]:
+        """The result's attributes (provenance, run settings): ``dataset.attrs``."""
+        return self._layout.attrs if self._layout is not None else self.dataset.attrs
+
+    def _view(self, scenario: str | None = None) -> _DatasetView | _LayoutView:
+        if self._layout is not None:
+            return _LayoutView(self._layout, scenario)
+        return _DatasetView(self.dataset, scenario)
 
     def __repr__(self) -> str:
-        a = self.dataset.attrs
+        a = self.attrs
         return (
             f"<Result {a.get('model_title')!r}: {a.get('n_draws')} draws, "
             f"sampler {a.get('sampler')}, scenarios {list(self.scenarios)}>"
@@ -496,33 +627,32 @@ class Result:
     @property
     def scenarios(self) -> list[str]:
         """Scenario names."""
-        return [str(s) for s in self.dataset["scenario"].values]
+        return [str(s) for s in self._view().labels("scenario")]
 
     @property
     def has_draws(self) -> bool:
         """True when the individual draws were kept."""
-        return "total_draws" in self.dataset
+        return self._view().has("total_draws")
 
     def draws(self, scenario: str, quantity: str = "net") -> np.ndarray:
         """Kept draws of ``quantity`` (benefits, costs, net or bcr) in ``scenario``."""
         if not self.has_draws:
             raise ValueError("draws were not kept; simulate with keep_draws=True")
+        v = self._view(scenario)
         if quantity == "bcr":
-            return np.asarray(self.dataset["bcr_draws"].sel(scenario=scenario).values)
-        return np.asarray(
-            self.dataset["total_draws"].sel(scenario=scenario, quantity=quantity).values
-        )
+            return v.get("bcr_draws")
+        return v.get("total_draws", quantity=quantity)
 
     def summary(self, scenario: str) -> dict[str, Any]:
         """Decision quantities of one scenario as plain numbers (``None`` when undefined)."""
-        ds = self.dataset.sel(scenario=scenario)
+        v = self._view(scenario)
 
         def f(x: Any) -> float | None:
-            v = float(x)
-            return v if np.isfinite(v) else None
+            value = float(x)
+            return value if np.isfinite(value) else None
 
         def q(var: str, p: float, **sel: Any) -> float | None:
-            return f(ds[var].sel(prob=p, **sel))
+            return f(v.get(var, prob=p, **sel))
 
         def interval(var: str, **sel: Any) -> dict[str, Any]:
             return {
@@ -531,101 +661,100 @@ class Result:
                 "interval95": [q(var, 0.025, **sel), q(var, 0.975, **sel)],
             }
 
+        n_kept = int(v.get("n_kept"))
         out: dict[str, Any] = {
-            "description": str(ds["description"].values),
-            "n_kept": int(ds["n_kept"]),
-            "n_dropped": int(ds["n_dropped"]),
-            "p_net_positive": f(ds["p_net_positive"]),
-            "p_net_positive_mcse": f(ds["p_net_positive_mcse"]),
+            "description": str(v.get("description")),
+            "n_kept": n_kept,
+            "n_dropped": int(v.get("n_dropped")),
+            "p_net_positive": f(v.get("p_net_positive")),
+            "p_net_positive_mcse": f(v.get("p_net_positive_mcse")),
         }
         for which in QUANTITIES:
             out[which] = {
-                "mean": f(ds["mean"].sel(quantity=which)),
-                "sd": f(ds["sd"].sel(quantity=which)),
-                "mcse": f(ds["mcse"].sel(quantity=which)),
+                "mean": f(v.get("mean", quantity=which)),
+                "sd": f(v.get("sd", quantity=which)),
+                "mcse": f(v.get("mcse", quantity=which)),
             }
         out["net"].update(interval("net_quantile"))
         out["bcr"] = {
-            "mean": f(ds["bcr_mean"]),
-            "sd": f(ds["bcr_sd"]),
-            "mcse": f(ds["bcr_mcse"]),
+            "mean": f(v.get("bcr_mean")),
+            "sd": f(v.get("bcr_sd")),
+            "mcse": f(v.get("bcr_mcse")),
             **interval("bcr_quantile"),
-            "p_above_1": f(ds["p_bcr_above_1"]),
-            "p_above_1_mcse": f(ds["p_bcr_above_1_mcse"]),
-            "defined_fraction": f(ds["bcr_defined"]),
+            "p_above_1": f(v.get("p_bcr_above_1")),
+            "p_above_1_mcse": f(v.get("p_bcr_above_1_mcse")),
+            "defined_fraction": f(v.get("bcr_defined")),
         }
         items = {}
-        for name in ds["item"].values:
-            m = ds["item_mean"].sel(item=name)
-            if np.isfinite(float(m)) or int(ds["n_kept"]) == 0:
+        for name in v.labels("item"):
+            m = v.get("item_mean", item=name)
+            if np.isfinite(float(m)) or n_kept == 0:
                 items[str(name)] = {
-                    "side": str(ds["item_side"].sel(item=name).values),
-                    "stakeholder": str(ds["item_stakeholder"].sel(item=name).values),
+                    "side": str(v.get("item_side", item=name)),
+                    "stakeholder": str(v.get("item_stakeholder", item=name)),
                     "mean": f(m),
-                    "mcse": f(ds["item_mcse"].sel(item=name)),
+                    "mcse": f(v.get("item_mcse", item=name)),
                 }
         out["items"] = items
         stakeholders = {}
-        for k in ds["stakeholder"].values:
-            sel = ds["stakeholder_mean"].sel(stakeholder=k)
-            if not np.isfinite(float(sel)) and int(ds["n_kept"]) > 0:
+        for k in v.labels("stakeholder"):
+            sel = v.get("stakeholder_mean", stakeholder=k)
+            if not np.isfinite(float(sel)) and n_kept > 0:
                 continue  # the stakeholder has no item in this scenario
             stakeholders[str(k)] = {
                 "mean": f(sel),
-                "mcse": f(ds["stakeholder_mcse"].sel(stakeholder=k)),
-                "p_positive": f(ds["p_stakeholder_positive"].sel(stakeholder=k)),
-                "p_positive_mcse": f(ds["p_stakeholder_positive_mcse"].sel(stakeholder=k)),
+                "mcse": f(v.get("stakeholder_mcse", stakeholder=k)),
+                "p_positive": f(v.get("p_stakeholder_positive", stakeholder=k)),
+                "p_positive_mcse": f(v.get("p_stakeholder_positive_mcse", stakeholder=k)),
                 **interval("stakeholder_quantile", stakeholder=k),
             }
         out["stakeholders"] = stakeholders
-        if "perspective" in ds.coords:
+        if v.has_coord("perspective"):
             out["perspectives"] = {
                 str(k): {
-                    "stakeholders": str(
-                        ds["perspective_stakeholders"].sel(perspective=k).values
-                    ).split("; "),
-                    "mean": f(ds["perspective_mean"].sel(perspective=k)),
-                    "mcse": f(ds["perspective_mcse"].sel(perspective=k)),
-                    "p_positive": f(ds["p_perspective_positive"].sel(perspective=k)),
-                    "p_positive_mcse": f(ds["p_perspective_positive_mcse"].sel(perspective=k)),
+                    "stakeholders": str(v.get("perspective_stakeholders", perspective=k)).split(
+                        "; "
+                    ),
+                    "mean": f(v.get("perspective_mean", perspective=k)),
+                    "mcse": f(v.get("perspective_mcse", perspective=k)),
+                    "p_positive": f(v.get("p_perspective_positive", perspective=k)),
+                    "p_positive_mcse": f(v.get("p_perspective_positive_mcse", perspective=k)),
                     **interval("perspective_quantile", perspective=k),
                 }
-                for k in ds["perspective"].values
+                for k in v.labels("perspective")
             }
-        if "per_participant_mean" in ds:
+        if v.has("per_participant_mean"):
             per: dict[str, Any] = {
-                "population": ds["per_participant_mean"].attrs.get("population"),
-                "participants": f(ds["participants"]) if "participants" in ds else None,
-                "defined_fraction": f(ds["per_participant_defined"]),
+                "population": v.var_attrs("per_participant_mean").get("population"),
+                "participants": f(v.get("participants")) if v.has("participants") else None,
+                "defined_fraction": f(v.get("per_participant_defined")),
             }
             for which in QUANTITIES:
                 per[which] = {
-                    "mean": f(ds["per_participant_mean"].sel(quantity=which)),
-                    "mcse": f(ds["per_participant_mcse"].sel(quantity=which)),
+                    "mean": f(v.get("per_participant_mean", quantity=which)),
+                    "mcse": f(v.get("per_participant_mcse", quantity=which)),
                 }
             per["net"].update(interval("per_participant_net_quantile"))
-            per["net"]["p_positive"] = f(ds["p_per_participant_net_positive"])
-            if "per_participant_perspective_mean" in ds:
+            per["net"]["p_positive"] = f(v.get("p_per_participant_net_positive"))
+            if v.has("per_participant_perspective_mean"):
                 per["perspectives"] = {
                     str(k): {
-                        "mean": f(ds["per_participant_perspective_mean"].sel(perspective=k)),
-                        "mcse": f(ds["per_participant_perspective_mcse"].sel(perspective=k)),
+                        "mean": f(v.get("per_participant_perspective_mean", perspective=k)),
+                        "mcse": f(v.get("per_participant_perspective_mcse", perspective=k)),
                         "p_positive": f(
-                            ds["p_per_participant_perspective_positive"].sel(perspective=k)
+                            v.get("p_per_participant_perspective_positive", perspective=k)
                         ),
                         **interval("per_participant_perspective_quantile", perspective=k),
                     }
-                    for k in ds["perspective"].values
+                    for k in v.labels("perspective")
                 }
             out["per_participant"] = per
-        out["net_per_year"] = {
-            int(y): f(ds["net_year_mean"].sel(year=y)) for y in ds["year"].values
-        }
+        out["net_per_year"] = {int(y): f(v.get("net_year_mean", year=y)) for y in v.labels("year")}
         return out
 
     def to_dict(self) -> dict[str, Any]:
         """The documented JSON structure (``schema`` = ``mkba_sim.run/2``)."""
-        a = self.dataset.attrs
+        a = self.attrs
         return {
             "schema": RUN_SCHEMA,
             "model": {

@@ -14,9 +14,9 @@ from typing import TYPE_CHECKING, Any, Protocol
 from mkba_sim.engine import simulate_model
 from mkba_sim.engine.plan import check_scenarios
 from mkba_sim.errors import SimulationError
-from mkba_sim.fitting import attach_posteriors
 from mkba_sim.io.model_files import load_model
 from mkba_sim.io.posteriors import needs_posteriors
+from mkba_sim.io.tables import table_cache
 from mkba_sim.model import Model
 from mkba_sim.results import Result, make_attrs
 
@@ -105,6 +105,8 @@ def simulate(
     chosen = check_scenarios(m, tuple(scenarios) if scenarios else None)
     posteriors: list[dict[str, Any]] = []
     if needs_posteriors(m, chosen):
+        from mkba_sim.fitting import attach_posteriors  # PyMC's side, only when needed
+
         m, posteriors = attach_posteriors(
             m,
             chosen,
@@ -130,6 +132,7 @@ def simulate(
         scenarios=chosen,
         attrs={"posteriors": posteriors, **extra},
         on_progress=on_progress,
+        tables=table_cache(),
         **options,
     )
 
@@ -200,6 +203,8 @@ def analyse(
     chosen = check_scenarios(m, (scenario,))
     posteriors: list[dict[str, Any]] = []
     if needs_posteriors(m, chosen):
+        from mkba_sim.fitting import attach_posteriors  # PyMC's side, only when needed
+
         m, posteriors = attach_posteriors(
             m, chosen, cache_dir=bayes_cache, strict=strict, on_progress=on_progress
         )
@@ -212,6 +217,7 @@ def analyse(
         threads=threads,
         attrs={"posteriors": posteriors},
         on_progress=on_progress,
+        tables=table_cache(),
         **cluster,
     )
 

@@ -3,17 +3,30 @@
 from __future__ import annotations
 
 import functools
+import hashlib
+import json
 import math
+import platform
 from collections.abc import Mapping
 from dataclasses import dataclass, field
-from typing import Any, ClassVar
+from pathlib import Path
+from typing import Any, ClassVar, Protocol
 
 import numpy as np
-from scipy import special
 
 from mkba_sim.kernels import layout as ks
 
-__all__ = ["Distribution", "Encoded", "SpecError", "number", "quantile_table"]
+__all__ = [
+    "Distribution",
+    "Encoded",
+    "SpecError",
+    "TableStore",
+    "encode_with",
+    "median_is_finite",
+    "number",
+    "quantile_table",
+    "table_key",
+]
 
 
 class SpecError(ValueError):
@@ -73,11 +86,149 @@ def quantile_table(ppf: Any, isf: Any) -> np.ndarray:
     return out
 
 
-@functools.lru_cache(maxsize=256)
-def _cached_table(dist: Distribution) -> np.ndarray:
-    table = quantile_table(dist.ppf, dist.isf)
+class TableStore(Protocol):
+    """Where quantile tables are kept between processes, by :func:`table_key`.
+
+    :class:`mkba_sim.io.tables.TableCache` keeps them on disk; this layer only asks.
+    """
+
+    def get(self, key: str) -> np.ndarray | None:
+        """The table stored under ``key``, or ``None`` (absent or unreadable)."""
+
+    def put(self, key: str, table: np.ndarray) -> None:
+        """Keep ``table`` under ``key`` (failing quietly: a store only saves time)."""
+
+
+_MEMO_SIZE = 256
+_memo: dict[Distribution, np.ndarray] = {}  # tables of this process, oldest first
+
+
+def _remember(dist: Distribution, table: np.ndarray) -> np.ndarray:
     table.flags.writeable = False
+    if len(_memo) >= _MEMO_SIZE:
+        _memo.pop(next(iter(_memo)), None)
+    _memo[dist] = table
     return table
+
+
+def _tabulated(dist: Distribution) -> bool:
+    """True when ``dist`` is encoded as a quantile table of its ppf/isf (the default
+    :meth:`Distribution.encode`) and is hashable (its parameters identify it)."""
+    if type(dist).encode is not Distribution.encode:
+        return False
+    try:
+        hash(dist)
+    except TypeError:
+        return False
+    return True
+
+
+def _stored(dist: Distribution, tables: TableStore | None) -> np.ndarray | None:
+    """``dist``'s table from this process or from ``tables``, if either holds it."""
+    table = _memo.get(dist)
+    if table is not None or tables is None:
+        return table
+    key = table_key(dist)
+    table = tables.get(key) if key is not None else None
+    if (
+        table is None
+        or table.dtype != np.float64
+        or table.shape != (ks.table_size(),)
+        or not np.all(np.isfinite(table))
+    ):
+        return None  # absent, or not a table of this layout: computed afresh
+    return _remember(dist, table)
+
+
+def _table(dist: Distribution, tables: TableStore | None = None) -> np.ndarray:
+    """``dist``'s quantile table: remembered, stored in ``tables``, or computed (and then
+    put in ``tables``). A stored table holds the very bits a computed one would (its key
+    names everything they depend on), so where it comes from never changes a result."""
+    table = _stored(dist, tables)
+    if table is not None:
+        return table
+    table = quantile_table(dist.ppf, dist.isf)
+    if tables is not None:
+        key = table_key(dist)
+        if key is not None:
+            tables.put(key, table)
+    return _remember(dist, table)
+
+
+@functools.cache
+def _code_fingerprint() -> str | None:
+    """Hash of the sources that compute a table: this package and the table layout
+    (``None`` where the sources cannot be read, e.g. an install without them)."""
+    h = hashlib.sha256()
+    here = Path(__file__).resolve().parent
+    paths = sorted(here.glob("*.py"))
+    if not paths:
+        return None
+    try:
+        for path in [*paths, here.parent / "kernels" / "layout.py"]:
+            h.update(path.name.encode())
+            h.update(path.read_bytes())
+    except OSError:
+        return None
+    return h.hexdigest()
+
+
+@functools.cache
+def _platform_fingerprint() -> list[str]:
+    """What else a table's last bits depend on: the numerical libraries' versions and the
+    CPU features numpy dispatches on (a cache folder may be shared between machines)."""
+    from importlib import metadata  # here: reading a model does not need it
+
+    try:
+        scipy_version = metadata.version("scipy")
+    except metadata.PackageNotFoundError:  # pragma: no cover - scipy is a dependency
+        scipy_version = "?"
+    try:
+        from numpy._core._multiarray_umath import __cpu_features__ as features
+    except ImportError:  # pragma: no cover - numpy < 2 or a changed private name
+        features = {}
+    enabled = ",".join(sorted(k for k, on in features.items() if on))
+    return [np.__version__, scipy_version, platform.machine(), enabled]
+
+
+def table_key(dist: Distribution) -> str | None:
+    """The identity of ``dist``'s quantile table, or ``None`` if it is not encoded as one.
+
+    A hash of the family's class, its exact parameters (``repr`` of a frozen dataclass:
+    floats written in full precision), the table layout (:mod:`mkba_sim.kernels.layout`),
+    the code that computes the table, the numpy and scipy versions and the CPU features
+    numpy uses: two distributions with the same key have bit-identical tables. ``None``
+    also for a class defined outside this package, or when the package's sources cannot
+    be read (such tables are not kept).
+    """
+    cls = type(dist)
+    code = _code_fingerprint()
+    if code is None or not _tabulated(dist) or not cls.__module__.startswith(__package__ + "."):
+        # no table, or no way to tell the code that computes it (the sources are missing,
+        # or the class is defined outside this package): never kept
+        return None
+    layout = [ks.TB_EDGE, ks.TB_N, ks.QT_LIMIT, ks.QT_SIZE]
+    parts = [f"{cls.__module__}.{cls.__qualname__}", repr(dist), repr(layout)]
+    parts += [code, *_platform_fingerprint()]
+    return hashlib.sha256(json.dumps(parts).encode()).hexdigest()[:40]
+
+
+def encode_with(dist: Distribution, tables: TableStore | None) -> Encoded:
+    """``dist.encode()``, with its quantile table taken from ``tables`` if kept there
+    (and put there once computed), so that a new process need not import scipy."""
+    if tables is None or not _tabulated(dist):
+        return dist.encode()
+    return Encoded(ks.TABLE, table=_table(dist, tables))
+
+
+def median_is_finite(dist: Distribution, tables: TableStore | None = None) -> bool:
+    """Whether ``dist.ppf(0.5)`` is finite, answered from ``dist``'s table if ``tables``
+    keeps it: a table holds ``ppf(0.5)`` (the middle of its bulk grid) and is kept only
+    when every entry is finite."""
+    if tables is not None and _tabulated(dist) and _stored(dist, tables) is not None:
+        return True
+    with np.errstate(all="ignore"):
+        return bool(np.all(np.isfinite(dist.ppf(np.array([0.5])))))
 
 
 class Distribution:
@@ -133,12 +284,11 @@ class Distribution:
 
         Tables are cached per distribution (families are frozen dataclasses, equal when
         their parameters are), so re-running a model in the same process does not
-        rebuild them with scipy.
+        rebuild them with scipy; :func:`encode_with` also keeps them between processes.
         """
-        try:
-            return Encoded(ks.TABLE, table=_cached_table(self))
-        except TypeError:  # unhashable parameters: build afresh
-            return Encoded(ks.TABLE, table=quantile_table(self.ppf, self.isf))
+        if _tabulated(self):
+            return Encoded(ks.TABLE, table=_table(self))
+        return Encoded(ks.TABLE, table=quantile_table(self.ppf, self.isf))  # unhashable
 
     def ppf(self, u: np.ndarray) -> np.ndarray:
         """Exact quantile function (scipy)."""
@@ -190,6 +340,15 @@ def scipy_stats() -> Any:
     return stats
 
 
+def scipy_special() -> Any:
+    """``scipy.special``, imported on first use (about 0.4 s): reading a model needs it
+    only for intervals and the like, and a simulation only for quantile tables that are
+    not cached yet."""
+    from scipy import special
+
+    return special
+
+
 def z_of_mass(mass: float) -> float:
     """Standard normal quantile bounding a central interval of ``mass``."""
-    return float(special.ndtri(0.5 + mass / 2.0))
+    return float(scipy_special().ndtri(0.5 + mass / 2.0))

@@ -8,7 +8,6 @@ from dataclasses import dataclass
 from typing import Any
 
 import numpy as np
-from scipy import special
 
 from mkba_sim.distributions.base import (
     Distribution,
@@ -16,6 +15,7 @@ from mkba_sim.distributions.base import (
     SpecError,
     check_interval,
     number,
+    scipy_special,
     scipy_stats,
     z_of_mass,
 )
@@ -91,10 +91,10 @@ class Normal(Distribution):
         return scipy_stats().norm(self.mu, self.sd)
 
     def ppf(self, u: np.ndarray) -> np.ndarray:
-        return self.mu + self.sd * special.ndtri(u)
+        return self.mu + self.sd * scipy_special().ndtri(u)
 
     def isf(self, q: np.ndarray) -> np.ndarray:
-        return self.mu - self.sd * special.ndtri(q)
+        return self.mu - self.sd * scipy_special().ndtri(q)
 
 
 @dataclass(frozen=True)
@@ -138,10 +138,10 @@ class Lognormal(Distribution):
         return scipy_stats().lognorm(s=self.sigma, scale=math.exp(self.mu))
 
     def ppf(self, u: np.ndarray) -> np.ndarray:
-        return np.exp(self.mu + self.sigma * special.ndtri(u))
+        return np.exp(self.mu + self.sigma * scipy_special().ndtri(u))
 
     def isf(self, q: np.ndarray) -> np.ndarray:
-        return np.exp(self.mu - self.sigma * special.ndtri(q))
+        return np.exp(self.mu - self.sigma * scipy_special().ndtri(q))
 
 
 def _fit_two_quantiles(make: Any, lo: float, hi: float, mass: float, x0: np.ndarray) -> Any:
@@ -211,10 +211,10 @@ class Beta(Distribution):
         return scipy_stats().beta(self.a, self.b)
 
     def ppf(self, u: np.ndarray) -> np.ndarray:
-        return np.asarray(special.betaincinv(self.a, self.b, u), dtype=np.float64)
+        return np.asarray(scipy_special().betaincinv(self.a, self.b, u), dtype=np.float64)
 
     def isf(self, q: np.ndarray) -> np.ndarray:
-        return np.asarray(special.betainccinv(self.a, self.b, q), dtype=np.float64)
+        return np.asarray(scipy_special().betainccinv(self.a, self.b, q), dtype=np.float64)
 
 
 @dataclass(frozen=True)
@@ -262,10 +262,10 @@ class Gamma(Distribution):
         return scipy_stats().gamma(self.shape, scale=1.0 / self.rate)
 
     def ppf(self, u: np.ndarray) -> np.ndarray:
-        return np.asarray(special.gammaincinv(self.shape, u), dtype=np.float64) / self.rate
+        return np.asarray(scipy_special().gammaincinv(self.shape, u), dtype=np.float64) / self.rate
 
     def isf(self, q: np.ndarray) -> np.ndarray:
-        return np.asarray(special.gammainccinv(self.shape, q), dtype=np.float64) / self.rate
+        return np.asarray(scipy_special().gammainccinv(self.shape, q), dtype=np.float64) / self.rate
 
 
 def _low_mode_high(spec: Mapping[str, Any]) -> tuple[float, float, float]:
@@ -388,8 +388,8 @@ class Pert(Distribution):
 
     def ppf(self, u: np.ndarray) -> np.ndarray:
         a, b = self._shapes()
-        return self.low + (self.high - self.low) * special.betaincinv(a, b, u)
+        return self.low + (self.high - self.low) * scipy_special().betaincinv(a, b, u)
 
     def isf(self, q: np.ndarray) -> np.ndarray:
         a, b = self._shapes()
-        return self.low + (self.high - self.low) * special.betainccinv(a, b, q)
+        return self.low + (self.high - self.low) * scipy_special().betainccinv(a, b, q)

@@ -18,7 +18,8 @@ import math
 
 import numpy as np
 from numpy.typing import ArrayLike, NDArray
-from scipy import special
+
+from mkba_sim.distributions.base import scipy_special
 
 __all__ = [
     "d_from_log_or",
@@ -102,25 +103,25 @@ def d_to_success_rate_difference(d: ArrayLike, base_rate: float) -> NDArray[np.f
     if not 0.0 < base_rate < 1.0:
         raise ValueError(f"base_rate must lie in (0, 1), got {base_rate}")
     d = np.asarray(d, dtype=np.float64)
-    return np.asarray(special.ndtr(special.ndtri(base_rate) + d) - base_rate)
+    return np.asarray(scipy_special().ndtr(scipy_special().ndtri(base_rate) + d) - base_rate)
 
 
 def se_from_ci(lo: float, hi: float, mass: float = 0.95) -> float:
     """Standard error of a normal estimate from its central CI: (hi - lo) / (2 z)."""
     if not lo < hi:
         raise ValueError(f"CI bounds are inverted or equal: [{lo}, {hi}]")
-    return (hi - lo) / (2.0 * float(special.ndtri(0.5 + mass / 2.0)))
+    return (hi - lo) / (2.0 * float(scipy_special().ndtri(0.5 + mass / 2.0)))
 
 
 def normal_cdf(x: ArrayLike) -> NDArray[np.float64]:
     """Standard normal CDF Φ(x) (``normcdf`` in model expressions)."""
-    return np.asarray(special.ndtr(np.asarray(x, dtype=np.float64)), dtype=np.float64)
+    return np.asarray(scipy_special().ndtr(np.asarray(x, dtype=np.float64)), dtype=np.float64)
 
 
 def normal_quantile(p: ArrayLike) -> NDArray[np.float64]:
     """Standard normal quantile Φ⁻¹(p): -inf at 0, +inf at 1, NaN outside [0, 1]
     (``norminv`` in model expressions)."""
-    return np.asarray(special.ndtri(np.asarray(p, dtype=np.float64)), dtype=np.float64)
+    return np.asarray(scipy_special().ndtri(np.asarray(p, dtype=np.float64)), dtype=np.float64)
 
 
 def half_d(d: ArrayLike) -> NDArray[np.float64]:

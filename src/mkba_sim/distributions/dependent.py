@@ -22,9 +22,8 @@ from dataclasses import dataclass, field
 from typing import Any, ClassVar
 
 import numpy as np
-from scipy import special
 
-from mkba_sim.distributions.base import Distribution, Encoded
+from mkba_sim.distributions.base import Distribution, Encoded, scipy_special
 from mkba_sim.kernels import layout as ks
 
 __all__ = ["KINDS", "Dependent", "central", "kind_of", "quantile"]
@@ -129,18 +128,18 @@ def quantile(kind: str, u: Any, *args: Any) -> np.ndarray:
             return np.broadcast_to(a[0], u.shape).copy()
         if kind == "normal":
             m, s = a
-            return np.where(s >= 0.0, m + s * special.ndtri(u), np.nan)
+            return np.where(s >= 0.0, m + s * scipy_special().ndtri(u), np.nan)
         if kind == "lognormal":
             mu, sigma = a
-            return np.where(sigma >= 0.0, np.exp(mu + sigma * special.ndtri(u)), np.nan)
+            return np.where(sigma >= 0.0, np.exp(mu + sigma * scipy_special().ndtri(u)), np.nan)
         if kind == "lognormal_median":
             med, sigma = a
             ok = (sigma >= 0.0) & (med > 0.0)
-            return np.where(ok, med * np.exp(sigma * special.ndtri(u)), np.nan)
+            return np.where(ok, med * np.exp(sigma * scipy_special().ndtri(u)), np.nan)
         if kind == "lognormal_mean":
             m, s = a
             s2 = np.log1p((s / m) * (s / m))
-            x = np.exp(np.log(m) - 0.5 * s2 + np.sqrt(s2) * special.ndtri(u))
+            x = np.exp(np.log(m) - 0.5 * s2 + np.sqrt(s2) * scipy_special().ndtri(u))
             return np.where((m > 0.0) & (s >= 0.0), x, np.nan)
         if kind == "uniform":
             lo, hi = a
@@ -151,9 +150,9 @@ def quantile(kind: str, u: Any, *args: Any) -> np.ndarray:
             return _poisson(u, a[0])
         if kind == "success_rate":
             mu, se, p0 = a
-            d = mu + se * special.ndtri(u)
+            d = mu + se * scipy_special().ndtri(u)
             ok = (p0 > 0.0) & (p0 < 1.0) & (se >= 0.0)
-            return np.where(ok, special.ndtr(special.ndtri(p0) + d) - p0, np.nan)
+            return np.where(ok, scipy_special().ndtr(scipy_special().ndtri(p0) + d) - p0, np.nan)
     raise ValueError(f"unknown dependent kind {kind!r}")
 
 
@@ -210,5 +209,5 @@ def central(kind: str, *args: float) -> float:
         mu, _se, p0 = a
         if not 0.0 < p0 < 1.0:
             return math.nan
-        return float(special.ndtr(special.ndtri(p0) + mu) - p0)
+        return float(scipy_special().ndtr(scipy_special().ndtri(p0) + mu) - p0)
     raise ValueError(f"unknown dependent kind {kind!r}")

@@ -14,10 +14,9 @@ from dataclasses import dataclass
 from typing import Any, ClassVar
 
 import numpy as np
-from scipy import special
 
 from mkba_sim.distributions import conversions as cv
-from mkba_sim.distributions.base import Distribution, SpecError, number, scipy_stats
+from mkba_sim.distributions.base import Distribution, SpecError, number, scipy_special, scipy_stats
 
 __all__ = ["EffectSize"]
 
@@ -135,10 +134,10 @@ class EffectSize(Distribution):
         return scipy_stats().norm(self.mu, self.se)
 
     def ppf(self, u: np.ndarray) -> np.ndarray:
-        return self._convert(self.mu + self.se * special.ndtri(u))
+        return self._convert(self.mu + self.se * scipy_special().ndtri(u))
 
     def isf(self, q: np.ndarray) -> np.ndarray:
-        return self._convert(self.mu - self.se * special.ndtri(q))
+        return self._convert(self.mu - self.se * scipy_special().ndtri(q))
 
     def mean(self) -> float:
         x, w = np.polynomial.hermite_e.hermegauss(64)

@@ -8,7 +8,7 @@ from typing import Any
 
 import numpy as np
 
-from mkba_sim.distributions.base import Distribution, SpecError
+from mkba_sim.distributions.base import Distribution, SpecError, TableStore, median_is_finite
 from mkba_sim.distributions.continuous import (
     Beta,
     Fixed,
@@ -43,8 +43,11 @@ _CLASSES: tuple[type[Distribution], ...] = (
 FAMILIES: dict[str, type[Distribution]] = {cls.family: cls for cls in _CLASSES}
 
 
-def parse_distribution(spec: Mapping[str, Any]) -> Distribution:
+def parse_distribution(spec: Mapping[str, Any], tables: TableStore | None = None) -> Distribution:
     """Build a distribution from ``spec`` (``dist`` plus the family's keys only).
+
+    ``tables`` (optional) may answer the check that the distribution is usable from its
+    kept quantile table, without computing a quantile (and importing scipy).
 
     Raises
     ------
@@ -63,11 +66,11 @@ def parse_distribution(spec: Mapping[str, Any]) -> Distribution:
         # extreme magnitudes: overflow, underflow to zero, a fit with no finite start
         problem = f"cannot build a {family} distribution from these values ({exc})"
         raise SpecError("", problem) from None
-    _check_usable(dist)
+    _check_usable(dist, tables)
     return dist
 
 
-def _check_usable(dist: Distribution) -> None:
+def _check_usable(dist: Distribution, tables: TableStore | None) -> None:
     """Refuse parameters that overflowed or collapsed (finite inputs of extreme magnitude)."""
     if isinstance(dist, Posterior) or not dist.is_random:
         return
@@ -81,8 +84,7 @@ def _check_usable(dist: Distribution) -> None:
             )
     with np.errstate(all="ignore"):
         lo, hi = dist.support()
-        mid = dist.ppf(np.array([0.5]))
-    if math.isnan(lo) or math.isnan(hi) or not lo <= hi or not np.all(np.isfinite(mid)):
+    if math.isnan(lo) or math.isnan(hi) or not lo <= hi or not median_is_finite(dist, tables):
         raise SpecError(
             "", f"these values are too extreme to give a usable {dist.family} distribution"
         )

@@ -12,8 +12,8 @@ from __future__ import annotations
 from typing import Any
 
 import numpy as np
-from scipy import special
 
+from mkba_sim.distributions.base import scipy_special
 from mkba_sim.distributions.dependent import quantile as dependent_quantile
 from mkba_sim.engine.plan import Numbers, Plan
 from mkba_sim.kernels import sampling as ks
@@ -107,6 +107,7 @@ def sample_numpy(
         members = num.corr_members[num.corr_ptr[b] : num.corr_ptr[b + 1]]
         m = members.shape[0]
         chol = num.chol[num.chol_ptr[b] : num.chol_ptr[b] + m * m].reshape(m, m)
+        special = scipy_special()  # imported here: the pilot of every run imports this module
         z = special.ndtri(u[:, members]) @ chol.T
         u[:, members] = np.clip(special.ndtr(z), 5e-324, 1.0 - 1.1102230246251565e-16)
     n_inst = num.codes.shape[0]

@@ -27,6 +27,7 @@ from typing import Any
 import numpy as np
 
 from mkba_sim.distributions import Dependent, Distribution, Posterior
+from mkba_sim.distributions.base import TableStore, encode_with
 from mkba_sim.engine.stats import StatsPlan, make_stats_plan
 from mkba_sim.errors import SimulationError
 from mkba_sim.kernels import layout as ks
@@ -125,12 +126,15 @@ class Plan:
         self,
         overrides: Mapping[str, Any] | None = None,
         rekey: Mapping[str, np.uint64] | None = None,
+        tables: TableStore | None = None,
     ) -> Numbers:
         """The arrays of this plan, with ``overrides`` (name -> value) applied everywhere.
 
         ``rekey`` maps an input name to a 64-bit value XOR-ed into its stream identifier:
         the run key ``k`` then meets ``stream ^ k ^ k2``, so that input draws exactly the
         uniforms it would draw under run key ``k2`` (reruns for Sobol' indices).
+        ``tables`` keeps quantile tables between processes (the numbers are the same
+        with or without).
 
         Raises
         ------
@@ -179,7 +183,7 @@ class Plan:
         codes, fpar, ipar, parts = [], [], [], []
         offset = 0
         for d in dists:
-            enc = d.encode()
+            enc = encode_with(d, tables)
             codes.append(enc.code)
             fpar.append(enc.fpar)
             if enc.table is not None:

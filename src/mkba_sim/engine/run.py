@@ -23,6 +23,7 @@ from typing import Any
 import numpy as np
 
 from mkba_sim._cache import cache_root
+from mkba_sim.distributions.base import TableStore
 from mkba_sim.engine.accumulate import (
     COUNT_DTYPE,
     COUNT_MAX,
@@ -389,6 +390,7 @@ def simulate_model(
     scheduler: Any = None,
     workers: int | None = None,
     draws_store: Any = None,
+    tables: TableStore | None = None,
 ) -> Result:
     """Simulate every scenario of ``model`` (posterior draws already attached).
 
@@ -473,7 +475,7 @@ def simulate_model(
             raise SimulationError("reseed needs plain Monte Carlo (sampler 'mc')")
         k2 = np.uint64(_seed_sequence(other).generate_state(1, dtype=np.uint64)[0])
         rekey[name] = np.uint64(key ^ k2)
-    num = plan.numbers(overrides, rekey)
+    num = plan.numbers(overrides, rekey, tables)
     policy = model.settings.non_finite
     t0 = time.perf_counter()
     if on_progress is not None:

@@ -18,15 +18,17 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 from pathlib import Path
-from typing import Literal
+from typing import TYPE_CHECKING, Literal
 
 import numpy as np
-import xarray as xr
 
 from mkba_sim.distributions import Posterior
 from mkba_sim.io.atomic import atomic_path
 from mkba_sim.io.draws import read_draws, resolve_draws_path
 from mkba_sim.model import Model
+
+if TYPE_CHECKING:  # xarray is imported when a posterior file is read (not to simulate)
+    import xarray as xr
 
 __all__ = [
     "PosteriorStore",
@@ -66,6 +68,8 @@ class PosteriorStore:
         path = Path(path)
         if not path.is_file():
             return None
+        import xarray as xr
+
         with xr.open_datatree(path, engine=_ENGINE) as tree:
             return {str(name): node.to_dataset().load() for name, node in tree.children.items()}
 

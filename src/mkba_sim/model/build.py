@@ -27,6 +27,7 @@ from mkba_sim.distributions import (
     SpecError,
     parse_distribution,
 )
+from mkba_sim.distributions.base import TableStore
 from mkba_sim.distributions.dependent import keys_of, kind_of
 from mkba_sim.distributions.dependent import supported as supported_dependent
 from mkba_sim.errors import ModelFileError, ModelWarning, did_you_mean
@@ -82,8 +83,9 @@ DerivedRaw = str | float | DerivedSpec
 class _Ctx:
     """Where we are, for error messages."""
 
-    def __init__(self, path: str) -> None:
+    def __init__(self, path: str, tables: TableStore | None = None) -> None:
         self.path = path
+        self.tables = tables  # kept quantile tables, for the distributions' usability check
         self.warnings: list[str] = []
         self._names: dict[int, tuple[Node, frozenset[str]]] = {}
 
@@ -102,7 +104,13 @@ class _Ctx:
         self.warnings.append(str(ModelFileError(self.path, key, problem)))
 
 
-def build_model(raw: Mapping[str, Any], *, path: str = "<string>", sha256: str = "") -> Model:
+def build_model(
+    raw: Mapping[str, Any],
+    *,
+    path: str = "<string>",
+    sha256: str = "",
+    tables: TableStore | None = None,
+) -> Model:
     """Validate a parsed model file and resolve its scenarios.
 
     Parameters
@@ -113,8 +121,12 @@ def build_model(raw: Mapping[str, Any], *, path: str = "<string>", sha256: str =
         File name used in error messages and kept on the model.
     sha256
         Hash of the file's bytes, stamped on results as provenance.
+    tables
+        Quantile tables kept between processes (:func:`mkba_sim.io.tables.table_cache`):
+        a distribution whose table is kept there is known usable without computing a
+        quantile. The model is the same with or without.
     """
-    ctx = _Ctx(path)
+    ctx = _Ctx(path, tables)
     if not isinstance(raw, Mapping):
         raise ctx.error("", f"a model file is a table of keys, got {type(raw).__name__}")
     spec = _structure(raw, ctx)
@@ -245,7 +257,7 @@ def _parameter(name: str, body: Mapping[str, Any], ctx: _Ctx, key: str) -> Param
         if _has_expression(family_spec):
             dist = _dependent(family_spec, ctx, key)
         else:
-            dist = parse_distribution(family_spec)
+            dist = parse_distribution(family_spec, ctx.tables)
     except SpecError as exc:
         raise ctx.error(f"{key}.{exc.key}" if exc.key else key, exc.problem) from None
     for k in ("unit", "source", "note"):
@@ -327,7 +339,7 @@ def _dependent(spec: Mapping[str, Any], ctx: _Ctx, key: str) -> Dependent:
     family = spec.get("dist")
     cls = FAMILIES.get(family) if isinstance(family, str) else None
     if cls is None:
-        return parse_distribution(spec)  # type: ignore[return-value]  # raises the usual error
+        return parse_distribution(spec, ctx.tables)  # type: ignore[return-value]  # raises the usual error
     rest = {k: v for k, v in spec.items() if k != "dist"}
     chosen = cls.choose_parametrisation(rest)  # unknown or mixed keys: the usual errors
     text = sorted(k for k, v in rest.items() if isinstance(v, str) and k not in _TEXT_KEYS)
@@ -340,7 +352,7 @@ def _dependent(spec: Mapping[str, Any], ctx: _Ctx, key: str) -> Dependent:
             )
         if rest.get("convert") != "success_rate":
             raise SpecError("base_rate", 'is only used with convert = "success_rate"')
-        es = parse_distribution({**spec, "base_rate": 0.5})
+        es = parse_distribution({**spec, "base_rate": 0.5}, ctx.tables)
         assert isinstance(es, EffectSize)
         sr_args: tuple[Node, ...] = (
             parse_expression(es.mu),
