@@ -319,14 +319,20 @@ print(json.dumps({"import_seconds": t1 - t0, "simulate_seconds": t2 - t1,
 
 
 def child_env(cache_dir: Path) -> dict[str, str]:
-    """Environment whose caches all live in ``cache_dir``: ``MKBA_SIM_CACHE``, and
+    """Environment whose caches all live in ``cache_dir``: ``MKBA_SIM_CACHE``,
     ``NUMBA_CACHE_DIR`` where mkba_sim would put it (set explicitly: numba reads it when
-    it is imported, which may happen before mkba_sim sets it)."""
-    return {
+    it is imported, which may happen before mkba_sim sets it) and Python's bytecode
+    (``PYTHONPYCACHEPREFIX``)."""
+    env = {
         **os.environ,
         "MKBA_SIM_CACHE": str(cache_dir),
         "NUMBA_CACHE_DIR": str(cache_dir / "numba"),
+        # bytecode as an installed package has it (pip compiles it at install): kept in
+        # the temporary directory, even where the environment turns writing it off
+        "PYTHONPYCACHEPREFIX": str(cache_dir / "pycache"),
     }
+    env.pop("PYTHONDONTWRITEBYTECODE", None)
+    return env
 
 
 def first_call(cache_dir: Path) -> dict[str, Any]:
