@@ -57,7 +57,8 @@ class SamplerSettings:
     The defaults give 4 × 1,000 draws after 1,000 tuning steps on 2 cores: bulk and tail
     ESS well above the gate's 400 for the recidivism model (docs/bayes.md).
     ``prior_draws`` draws from the prior are stored in the ``prior`` group (0: none).
-    ``backend`` is ``"pymc"`` (PyMC's NUTS on PyTensor's compiled C), ``"numba"`` (PyMC's
+    ``backend`` is ``"pymc"`` (PyMC's NUTS on PyTensor's compiled C, one module per
+    function: :func:`one_c_module`), ``"numba"`` (PyMC's
     NUTS on a numba-compiled model) or ``"nutpie"`` (nutpie's NUTS, numba; if installed).
     """
 
