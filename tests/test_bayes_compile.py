@@ -48,6 +48,13 @@ def test_one_c_module_links_a_whole_function_and_drops_debug_info() -> None:
     assert scaled == pytest.approx(2.0 * np.log1p([0.0, 1.0]), rel=1e-15)
 
 
+def test_one_c_module_changes_nothing_without_a_compiler() -> None:
+    with pytensor.config.change_flags(cxx=""):
+        before = (pytensor.config.linker, pytensor.config.gcc__cxxflags)
+        with one_c_module():
+            assert (pytensor.config.linker, pytensor.config.gcc__cxxflags) == before
+
+
 def test_one_c_module_gives_the_same_draws_as_the_default_linker() -> None:
     """Same operations, same C code per operation: the draws agree bit for bit."""
     default = pm.sample(

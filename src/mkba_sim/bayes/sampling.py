@@ -195,10 +195,14 @@ def one_c_module() -> Iterator[None]:
     PyTensor always asks for (``g++ -g``), which costs a third of the compile time and
     does not change the generated code. The operations and their C code are the same, so
     the draws are the same bit for bit (docs/bayes.md, "Timings and the speed target").
-    A user's own ``gcc__cxxflags`` are kept (``-g0`` is added at the end).
+    A user's own ``gcc__cxxflags`` are kept (``-g0`` is added at the end). Without a C++
+    compiler (``PYTENSOR_FLAGS=cxx=``) nothing changes.
     """
     import pytensor
 
+    if not pytensor.config.cxx:
+        yield
+        return
     flags = f"{pytensor.config.gcc__cxxflags} -g0".strip()
     with pytensor.config.change_flags(linker="c", gcc__cxxflags=flags):
         yield
