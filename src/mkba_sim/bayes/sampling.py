@@ -37,6 +37,7 @@ __all__ = [
     "SamplerSettings",
     "StepProgress",
     "cache_key",
+    "one_c_module",
     "sample_groups",
     "sample_model",
 ]
@@ -56,7 +57,8 @@ class SamplerSettings:
     The defaults give 4 × 1,000 draws after 1,000 tuning steps on 2 cores: bulk and tail
     ESS well above the gate's 400 for the recidivism model (docs/bayes.md).
     ``prior_draws`` draws from the prior are stored in the ``prior`` group (0: none).
-    ``backend`` is ``"pymc"`` (PyMC's NUTS on PyTensor's compiled C), ``"numba"`` (PyMC's
+    ``backend`` is ``"pymc"`` (PyMC's NUTS on PyTensor's compiled C, one module per
+    function: :func:`one_c_module`), ``"numba"`` (PyMC's
     NUTS on a numba-compiled model) or ``"nutpie"`` (nutpie's NUTS, numba; if installed).
     """
 
@@ -182,6 +184,30 @@ def _quiet_pymc() -> Iterator[None]:
         log.setLevel(level)
 
 
+@contextlib.contextmanager
+def one_c_module() -> Iterator[None]:
+    """Compile each PyTensor function as one C module, without debug information.
+
+    PyTensor's default linker (``cvm``) compiles one C module per operation: a cold fit of
+    the recidivism model ran g++ 57 times (logp and gradient alone: 53 modules). The
+    ``c`` linker puts a whole function into one module (here: two, the logp and gradient
+    and the function that records the draws), and ``-g0`` drops the debug information
+    PyTensor always asks for (``g++ -g``), which costs a third of the compile time and
+    does not change the generated code. The operations and their C code are the same, so
+    the draws are the same bit for bit (docs/bayes.md, "Timings and the speed target").
+    A user's own ``gcc__cxxflags`` are kept (``-g0`` is added at the end). Without a C++
+    compiler (``PYTENSOR_FLAGS=cxx=``) nothing changes.
+    """
+    import pytensor
+
+    if not pytensor.config.cxx:
+        yield
+        return
+    flags = f"{pytensor.config.gcc__cxxflags} -g0".strip()
+    with pytensor.config.change_flags(linker="c", gcc__cxxflags=flags):
+        yield
+
+
 def sample_model(
     model: Any, settings: SamplerSettings, on_progress: StepProgress | None = None
 ) -> Any:
@@ -191,6 +217,11 @@ def sample_model(
     PyMC's own NUTS. ``on_progress("fit", done, total, detail)`` is called before
     sampling and, with PyMC's sampler, for every draw of every chain, tuning included
     (``total = chains × (tune + draws)``), through PyMC's ``callback``.
+
+    With ``backend = "pymc"`` the model's functions are compiled as one C module each
+    (:func:`one_c_module`); a model with an operation that has no C implementation
+    (PyTensor raises ``NotImplementedError`` while compiling, before any draw) is
+    sampled with PyTensor's default linker instead, with the same seed.
     """
     import pymc as pm
 
@@ -218,18 +249,28 @@ def sample_model(
             report("fit", 0, total, f"{settings.chains} chains on {cores} cores")
             if settings.backend != "nutpie":
                 kwargs["callback"] = callback
-        return pm.sample(
-            draws=settings.draws,
-            tune=settings.tune,
-            chains=settings.chains,
-            cores=cores,
-            random_seed=settings.seed,
-            target_accept=settings.target_accept,
-            progressbar=False,
-            compute_convergence_checks=False,
-            model=model,
-            **kwargs,
-        )
+
+        def sample() -> Any:
+            return pm.sample(
+                draws=settings.draws,
+                tune=settings.tune,
+                chains=settings.chains,
+                cores=cores,
+                random_seed=settings.seed,
+                target_accept=settings.target_accept,
+                progressbar=False,
+                compute_convergence_checks=False,
+                model=model,
+                **kwargs,
+            )
+
+        if settings.backend != "pymc":
+            return sample()
+        try:
+            with one_c_module():
+                return sample()
+        except NotImplementedError:  # an operation without C code: one module per op
+            return sample()
 
 
 def _prior_group(
