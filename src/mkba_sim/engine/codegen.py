@@ -27,7 +27,6 @@ from pathlib import Path
 from types import ModuleType
 
 from mkba_sim.engine.plan import Plan
-from mkba_sim.engine.stats import Series
 from mkba_sim.kernels.layout import EXPR
 from mkba_sim.model import Item
 from mkba_sim.model.expressions import (
@@ -53,18 +52,12 @@ _FINGERPRINT_FILES = (
     "kernels/sampling.py",
     "kernels/exprfuncs.py",
     "kernels/layout.py",
+    "kernels/reduce.py",
     "model/ledger.py",
 )
 
 
 _GROUP = {"+": 0, "-": 0, "*": 1, "/": 1, "**": 2}
-
-# Local names of the generated code, by prefix (a number follows each; keep them
-# distinct): c constants, w PV weights, yc year factors, cd/so a dependent parameter's
-# code and stream, d derived, v item values, p item PVs, tb/tc/tn/tr totals and ratio,
-# sh/y/ps stakeholder, year and perspective balances, pp/pq per participant, cx dropped
-# draws, z shifts, th thresholds, hon/hl/hs/lh histograms, sa/sq sums, ne exceedances,
-# nd defined draws; plain x, xs, f, i, t, b are scratch and loop variables.
 
 
 def emit(node: Node, slot: dict[str, str], const: dict[int, str]) -> str:
@@ -214,11 +207,9 @@ def _scenario_body(plan: Plan, s: int, ind: str) -> list[str]:
         for h, bal in enumerate(led.perspectives):
             lines.append(f"{inner}pq{s}_{h} = ledger_ratio(ps{s}_{h}, {n_part})")
             val[("participant_perspective", bal.name)] = f"pq{s}_{h}"
-    series = [(i, val[(se.kind, se.name)]) for i, se in st.scenario_series(s)]
-    for i, var in series:
-        lines += _series_stats(i, st.series[i], var, inner)
-    lines.append(f"{inner}if keep:")
-    lines += [f"{inner}    sv[{i}, t] = {var}" for i, var in series]
+    for i in range(st.scenario_ptr[s], st.scenario_ptr[s + 1]):
+        se = st.series[i]
+        lines.append(f"{inner}sv[{i}, t] = {val[(se.kind, se.name)]}")
     lines += [
         f"{inner}ok[{s}, t] = True",
         f"{ind}else:",
@@ -227,69 +218,6 @@ def _scenario_body(plan: Plan, s: int, ind: str) -> list[str]:
         f"{ind}    if bad[b, {s}] < 0:",
         f"{ind}        bad[b, {s}] = i",
     ]
-    return lines
-
-
-def _series_stats(i: int, se: Series, var: str, ind: str) -> list[str]:
-    """One draw's statistics of series ``i`` (value ``var``), as the plan declares them.
-
-    Sum and sum of squares of ``value - shift`` in locals (``sa{i}``, ``sq{i}``), in draw
-    order; a count of draws above the threshold, added without a branch (``ne{e} +=
-    x > th{e}``: whether a balance is above zero is a coin toss for a branch predictor);
-    for a series that may be undefined (the ratio when costs are not positive), only
-    defined draws count, and how many (``nd{d}``); a histogram bin
-    ``floor(clamp((x - lo) scale, -1, n_bins - 2) + 1)`` of this thread's histogram
-    ``lh{h}``: bin 0 below the range, the last bin above it (off in the pilot, whose
-    ranges are not known yet: ``hon{h}``). The NumPy path interprets the same plan
-    (:func:`mkba_sim.engine.numpy_path.run_chunk_numpy`).
-    """
-    lines = [f"{ind}x = {var}"]
-    if se.defined >= 0:
-        lines += [f"{ind}if x == x:", f"{ind}    nd{se.defined} += 1"]
-        ind += "    "
-    lines += [f"{ind}xs = x - z{i}", f"{ind}sa{i} += xs", f"{ind}sq{i} += xs * xs"]
-    if se.exceed >= 0:
-        lines.append(f"{ind}ne{se.exceed} += x > th{se.exceed}")
-    if se.hist >= 0:
-        h = se.hist
-        lines += [
-            f"{ind}if hon{h}:",
-            f"{ind}    f = min(max((x - hl{h}) * hs{h}, -1.0), top)",
-            f"{ind}    lh{h}[int(f + 1.0)] += 1",
-        ]
-    return lines
-
-
-def _stats_locals(plan: Plan, ind: str, op: str) -> list[str]:
-    """The statistics' locals: loaded once per call (``load``), zeroed per block
-    (``init``) and stored into the block's row of ``sums`` and ``counts`` (``store``)."""
-    st = plan.stats
-    lines: list[str] = []
-    for i, se in enumerate(st.series):
-        if op == "load":
-            lines.append(f"{ind}z{i} = shift[{i}]")
-            if se.exceed >= 0:
-                lines.append(f"{ind}th{se.exceed} = thr[{se.exceed}]")
-            if se.hist >= 0:
-                h = se.hist
-                lines += [
-                    f"{ind}hon{h} = hist[{i}] >= 0",
-                    f"{ind}hl{h} = hist_lo[{h}] if hon{h} else 0.0",
-                    f"{ind}hs{h} = hist_scale[{h}] if hon{h} else 1.0",
-                    f"{ind}lh{h} = lh[{h}]",
-                ]
-        elif op == "init":
-            lines.append(f"{ind}sa{i} = 0.0\n{ind}sq{i} = 0.0")
-            if se.exceed >= 0:
-                lines.append(f"{ind}ne{se.exceed} = 0")
-            if se.defined >= 0:
-                lines.append(f"{ind}nd{se.defined} = 0")
-        else:
-            lines.append(f"{ind}sums[b, {i}, 0] = sa{i}\n{ind}sums[b, {i}, 1] = sq{i}")
-            if se.exceed >= 0:
-                lines.append(f"{ind}counts[b, {se.exceed}] = ne{se.exceed}")
-            if se.defined >= 0:
-                lines.append(f"{ind}counts[b, {st.n_exceed + se.defined}] = nd{se.defined}")
     return lines
 
 
@@ -368,6 +296,7 @@ from numba import njit
 from mkba_sim.kernels.exprfuncs import (
     fclip, fexpit, flog, flogit, fmax, fmin, fnormcdf, fnorminv, fround, fsqrt,
 )
+from mkba_sim.kernels.reduce import accumulate
 from mkba_sim.kernels.sampling import (
     correlate, fill_params, fill_uniforms, dq_lognormal, dq_lognormal_mean,
     dq_lognormal_median, dq_normal, dq_poisson, dq_success_rate, dq_triangular, dq_uniform,
@@ -387,15 +316,14 @@ def run_blocks(b0, b1, start, n, block, key, streams, design, corr_members, corr
     """Simulate blocks b0 .. b1 - 1 of the chunk of draws start .. start + n - 1.
 
     Per sub-block of draws: uniforms, copula, parameters, then draw by draw the model's
-    values and the statistics of the plan, in locals (codegen._series_stats); a draw
-    in which scenario s had a non-finite value counts in no statistic of s. sums[b, i,
-    0:2]: sum and sum of squares of (series_i - shift_i) over block b; counts[b, :]:
-    draws above each threshold, draws where a ratio is defined, draws dropped per
-    scenario; bad[b, s]: the first draw (chunk index) of block b in which scenario s had
-    a non-finite value, else -1; lh[h, bin]: this thread's histograms (32-bit counts).
-    With ``keep``, the draws' parameters and series values (NaN where dropped) go to
-    ``kept``. Each block is reduced in draw order, so results do not depend on how
-    blocks are shared between threads.
+    values into sv[series, t] (ok[s, t] False where scenario s had a non-finite value),
+    then the statistics of the plan (kernels.reduce.accumulate). sums[b, i, 0:2]: sum
+    and sum of squares of (series_i - shift_i) over block b; counts[b, :]: draws above
+    each threshold, draws where a ratio is defined, draws dropped per scenario;
+    bad[b, s]: the first draw (chunk index) of block b in which scenario s had a
+    non-finite value, else -1; lh[h, bin]: this thread's histograms. Each block is
+    reduced in draw order, so results do not depend on how blocks are shared between
+    threads.
     """
     n_inst = codes.shape[0]
     n_series = shift.shape[0]
@@ -406,12 +334,14 @@ def run_blocks(b0, b1, start, n, block, key, streams, design, corr_members, corr
     ub = np.empty((streams.shape[0] + 1, SUB))
     sv = np.empty((n_series, SUB))
     ok = np.empty((n_scen, SUB), dtype=np.bool_)
-    top = lh.shape[1] - 2.0
+    bs = np.empty((n_series, 2))
+    bc = np.empty(counts.shape[1], dtype=np.int64)
 {consts}
     for b in range(b0, b1):
         lo = b * block
         hi = min(lo + block, n)
-{stats_init}
+        bs[:] = 0.0
+        bc[:] = 0
 {dropped_init}
         for i0 in range(lo, hi, SUB):
             n_t = min(SUB, hi - i0)
@@ -421,6 +351,8 @@ def run_blocks(b0, b1, start, n, block, key, streams, design, corr_members, corr
             for t in range(n_t):
                 i = i0 + t
 {draw}
+            accumulate(sv, ok, n_t, series_scenario, shift, exceed, thr, hist, hist_lo,
+                       hist_scale, defined, n_exceed, bs, bc, lh)
             if keep:
                 for t in range(n_t):
                     for j in range(n_inst):
@@ -429,7 +361,11 @@ def run_blocks(b0, b1, start, n, block, key, streams, design, corr_members, corr
                         kept[i0 + t, n_inst + q] = (
                             sv[q, t] if ok[series_scenario[q], t] else math.nan
                         )
-{stats_store}
+        for q in range(n_series):
+            sums[b, q, 0] = bs[q, 0]
+            sums[b, q, 1] = bs[q, 1]
+        for q in range(counts.shape[1]):
+            counts[b, q] = bc[q]
 {dropped_store}
 '''
 
@@ -440,9 +376,7 @@ def kernel_source(plan: Plan) -> str:
     for s in range(len(plan.scenarios)):
         draw += _scenario_body(plan, s, " " * 16)
     return _TEMPLATE.format(
-        consts="\n".join(_const_loads(plan, " " * 4) + _stats_locals(plan, " " * 4, "load")),
-        stats_init="\n".join(_stats_locals(plan, " " * 8, "init")) or "        pass",
-        stats_store="\n".join(_stats_locals(plan, " " * 8, "store")) or "        pass",
+        consts="\n".join(_const_loads(plan, " " * 4)) or "    pass",
         dropped_init="\n".join(_dropped(plan, " " * 8, "init")) or "        pass",
         draw="\n".join(draw) or " " * 16 + "pass",
         dropped_store="\n".join(_dropped(plan, " " * 8, "store")) or "        pass",

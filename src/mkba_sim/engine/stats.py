@@ -104,10 +104,6 @@ class StatsPlan:
         """Counter column of the draws dropped in scenario ``s``."""
         return self.n_exceed + self.n_defined + s
 
-    def scenario_series(self, s: int) -> list[tuple[int, Series]]:
-        """Index and series of each series of scenario ``s``."""
-        return [(i, self.series[i]) for i in range(self.scenario_ptr[s], self.scenario_ptr[s + 1])]
-
     def index(self, s: int, kind: str, name: str) -> int:
         """Series index of (``kind``, ``name``) in scenario ``s``."""
         for i in range(self.scenario_ptr[s], self.scenario_ptr[s + 1]):
@@ -126,7 +122,7 @@ class StatsPlan:
 
     def arrays(self) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
         """Per series: scenario, exceedance counter, histogram and defined-draw counter
-        (-1: none), as int64 arrays for the kernel and the NumPy path."""
+        (-1: none), as int64 arrays for :func:`mkba_sim.kernels.reduce.accumulate`."""
         cols = [
             [se.scenario for se in self.series],
             [se.exceed for se in self.series],
