@@ -5,7 +5,7 @@ Run from the repository root::
     .venv/bin/python benchmarks/bench_analysis_ready.py [--quick] [--json FILE] [--check]
         [--only N[,N…]]
 
-The compiled kernel depends only on the model's *structure*; every number is data. Five
+The compiled kernel depends only on the model's *structure*; every number is data. Six
 sections, each against a target of the issue (``benchmarks/reference_model.toml``):
 
 1. A warm rerun with one number changed (in the file, or as an override) costs at most
@@ -17,11 +17,16 @@ sections, each against a target of the issue (``benchmarks/reference_model.toml`
    process, with a breakdown of where the time goes.
 5. Throughput at 1e7 draws (2 and 1 threads), as a fraction of a *floor* kernel that only
    generates the model's uniforms, and against squigglepy's fastest idiom.
-6. Throughput against the engine as it was before issue 7 (commit ``BASELINE_COMMIT``,
-   extracted from git into a temporary directory and run in alternating fresh processes
-   with the current engine): the issue asks for "at least today's" throughput.
+6. The engine as it was before issue 7 (commit ``BASELINE_COMMIT``, extracted from git
+   into a temporary directory) against the current one, in alternating fresh processes:
+   throughput ("at least today's"), ``import mkba_sim``, the first result of a cached
+   model and a never-seen structure. The issue states its targets as "ratios measured in
+   one run"; its absolute seconds were measured with that engine on another machine, so
+   with this section each becomes a same-run ratio (``TODAY_*``), and the absolute
+   figures are reported for information.
 
-Targets are printed as PASS/FAIL; the exit status is 0 unless ``--check`` is given and a
+Targets are printed as PASS/FAIL (INFO: an absolute figure that section 6 turned into
+a same-run ratio); the exit status is 0 unless ``--check`` is given and a
 target fails. Times are wall clock (``time.perf_counter``); on a shared machine only the
 ratios measured in the same run are robust, so the load average is printed and recorded.
 Every cache lives in a temporary directory, removed at the end. See
@@ -85,6 +90,17 @@ TARGET_VS_SQUIGGLEPY_HIGH = 14.4
 #: engine on another machine): the last commit before the analysis-ready rewrite.
 BASELINE_COMMIT = "325138b"
 TARGET_VS_BASELINE = 1.0  # at least today's throughput, measured in the same run
+#: The issue's "today" figures, measured with that engine on the machine it was filed on.
+#: The issue states its targets as "ratios measured in one run": a target of T seconds
+#: where today took B becomes "≤ T / B × the engine before issue 7, measured in the same
+#: run on this machine"; of a range, the end that makes the target stricter.
+TODAY_IMPORT = 1.7  # "import 1.4–1.7 s"
+TODAY_FIRST_RESULT = 3.0  # "first warm result 3.0 s"
+TODAY_NEW_STRUCTURE = 8.0  # "today ≈ 8 s idle"
+#: The sweep's 5 s was meant at today's 27–35 M draws/s: here it is 5 s × 27 M / (the
+#: engine before issue 7's draws/s on this machine, same run), i.e. ≤ 2.7 × the time that
+#: engine needs for the sweep's 50 × 1e6 draws.
+TODAY_RATE = 27e6
 
 
 @dataclass(frozen=True)
@@ -316,10 +332,10 @@ def sweep(sizes: Sizes, log: Callable[[str], None]) -> dict[str, Any]:
     for v in values:
         sec, res = timed_simulate(model, n, overrides={"salary": float(v)})
         seconds.append(sec)
-        loops.append(float(res.dataset.attrs["run_seconds"]))
-        pilots.append(float(res.dataset.attrs["compile_seconds"]))
+        loops.append(float(res.attrs["run_seconds"]))
+        pilots.append(float(res.attrs["compile_seconds"]))
         means.append(res.summary("base")["net"]["mean"])
-        keys.append(str(res.dataset.attrs["kernel_key"]))
+        keys.append(str(res.attrs["kernel_key"]))
     total, cpu = time.perf_counter() - t0, time.process_time() - c0
     steps = np.diff(means)
     expected = -np.diff(values)
@@ -750,6 +766,22 @@ for r in range(repeats):
 print(json.dumps({"seconds": secs}), flush=True)
 """
 
+#: Child for the same-run comparisons of fresh processes, written for both engines (the
+#: API both have): ``import`` times ``import mkba_sim``; ``result`` times from before the
+#: import to the summary of ``simulate(model, draws)`` (the first result a user sees).
+_SAME_RUN_CHILD = r"""
+import json, sys, time
+t0 = time.perf_counter()
+import mkba_sim
+t1 = time.perf_counter()
+out = {"import_seconds": t1 - t0}
+if sys.argv[1] == "result":
+    res = mkba_sim.simulate(mkba_sim.load_model(sys.argv[2]), draws=int(sys.argv[3]), seed=1)
+    net = res.summary("base")["net"]["mean"]
+    out |= {"result_seconds": time.perf_counter() - t0, "net_mean": net}
+print(json.dumps(out), flush=True)
+"""
+
 
 def extract_baseline(work: Path) -> Path | str:
     """The pre-issue engine's ``src`` and reference model, from git, under ``work``; or
@@ -770,10 +802,25 @@ def extract_baseline(work: Path) -> Path | str:
     return dest
 
 
+def new_structure_item(rnd: int) -> str:
+    """An item whose expression tree no earlier round (and no other section) has used:
+    round ``rnd`` adds ``salary / 100`` ``rnd + 2`` times."""
+    return "police_cost * detention_days" + " + salary / 100" * (rnd + 2)
+
+
+def _median_row(values: Sequence[float]) -> dict[str, Any]:
+    return {"seconds": statistics.median(values), "all_seconds": list(values)}
+
+
 def baseline(sizes: Sizes, work: Path, log: Callable[[str], None]) -> dict[str, Any]:
-    """Section 6: the engine before issue 7 and the current one, each in fresh processes
-    (whole ``simulate`` calls at ``throughput_draws``, 2 and 1 threads), alternating round
-    by round so that both see the same machine; medians over all runs."""
+    """Section 6: the engine before issue 7 and the current one, each in fresh processes,
+    alternating round by round so that both see the same machine; medians over all runs.
+
+    Per round: whole ``simulate`` calls at ``throughput_draws`` (2 and 1 threads), then
+    ``import mkba_sim``, the first result of the cached reference model
+    (``first_result_draws``), and the first result of a structure neither engine has seen
+    (spawn to exit, ``compile_draws``; each engine's own kernels cached).
+    """
     if sizes.baseline_rounds <= 0:
         return {"skipped": "not measured in a --quick run"}
     src = extract_baseline(work)
@@ -785,6 +832,9 @@ def baseline(sizes: Sizes, work: Path, log: Callable[[str], None]) -> dict[str, 
         "current": (REPO / "src", MODEL_PATH, work / "ccache"),
     }
     secs: dict[str, dict[int, list[float]]] = {k: {2: [], 1: []} for k in engines}
+    fresh: dict[str, dict[str, list[float]]] = {
+        k: {"import": [], "first_result": [], "new_structure": []} for k in engines
+    }
     for rnd in range(sizes.baseline_rounds):
         for threads in (2, 1):
             for name, (path, model, cache) in engines.items():
@@ -800,6 +850,21 @@ def baseline(sizes: Sizes, work: Path, log: Callable[[str], None]) -> dict[str, 
                     env,
                 )
                 secs[name][threads] += out["seconds"]
+        for name, (path, model, cache) in engines.items():
+            env = {**bench.child_env(cache), "PYTHONPATH": str(path)}
+            log(f"  round {rnd + 1}: {name} engine, import, first result, new structure")
+            imported = run_child(_SAME_RUN_CHILD, ["import"], env)
+            fresh[name]["import"].append(imported["import_seconds"])
+            first = run_child(
+                _SAME_RUN_CHILD, ["result", str(model), str(sizes.first_result_draws)], env
+            )
+            fresh[name]["first_result"].append(first["result_seconds"])
+            new_model = work / f"new_{name}_{rnd}.toml"
+            new_model.write_text(with_extra_item(model.read_text(), new_structure_item(rnd)))
+            new = run_child(
+                _SAME_RUN_CHILD, ["result", str(new_model), str(sizes.compile_draws)], env
+            )
+            fresh[name]["new_structure"].append(new["wall_seconds"])
     rows = {
         name: {
             str(t): {
@@ -811,6 +876,9 @@ def baseline(sizes: Sizes, work: Path, log: Callable[[str], None]) -> dict[str, 
         }
         for name, by_thread in secs.items()
     }
+    same_run = {
+        name: {k: _median_row(v) for k, v in by_kind.items()} for name, by_kind in fresh.items()
+    }
     return {
         "commit": BASELINE_COMMIT,
         "draws": n,
@@ -820,6 +888,14 @@ def baseline(sizes: Sizes, work: Path, log: Callable[[str], None]) -> dict[str, 
             str(t): rows["current"][str(t)]["draws_per_second"]
             / rows["baseline"][str(t)]["draws_per_second"]
             for t in (2, 1)
+        },
+        "first_result_draws": sizes.first_result_draws,
+        "new_structure_draws": sizes.compile_draws,
+        "new_structure_items": [new_structure_item(r) for r in range(sizes.baseline_rounds)],
+        "fresh": same_run,
+        "fresh_ratio": {
+            k: same_run["current"][k]["seconds"] / same_run["baseline"][k]["seconds"]
+            for k in ("import", "first_result", "new_structure")
         },
     }
 
@@ -835,6 +911,17 @@ def targets(doc: Mapping[str, Any]) -> list[dict[str, str]]:
     """Every target of issue 7 whose section ran, plus kernel reuse and correctness checks."""
     check = bench.check
     out = []
+    bl = doc.get("baseline", {})
+    # with the engine before issue 7 measured in this run, the issue's absolute seconds
+    # are converted to same-run ratios (see TODAY_*) and the absolute figures are shown
+    # for information only: they depend on the machine
+    same_run = "fresh" in bl
+
+    def absolute(name: str, ok: bool, detail: str) -> dict[str, str]:
+        if not same_run:
+            return check(name, ok, detail)
+        return {"name": name + " [absolute: this machine]", "status": "INFO", "detail": detail}
+
     if "rerun" in doc:
         rr = doc["rerun"]
         files = [v for v in rr["variants"] if v["kind"] == "file"]
@@ -851,18 +938,31 @@ def targets(doc: Mapping[str, Any]) -> list[dict[str, str]]:
     if "sweep" in doc:
         sw = doc["sweep"]
         out.append(
-            check(
+            absolute(
                 f"{sw['values']}-value sweep as overrides, {sw['draws']:,} draws each, "
                 f"{sw['threads']} threads ≤ {TARGET_SWEEP_SECONDS:.0f} s",
                 sw["total_seconds"] <= TARGET_SWEEP_SECONDS,
                 f"{sw['total_seconds']:.2f} s ({sw['median_seconds'] * 1e3:.0f} ms per value)",
             )
         )
+        if same_run:
+            rate = bl["engines"]["baseline"]["2"]["draws_per_second"]
+            budget = TARGET_SWEEP_SECONDS * TODAY_RATE / rate
+            out.append(
+                check(
+                    f"{sw['values']}-value sweep ≤ {TARGET_SWEEP_SECONDS:.0f} s at today's "
+                    f"{TODAY_RATE / 1e6:.0f} M draws/s, scaled by the engine before issue 7 "
+                    "measured in this run",
+                    sw["total_seconds"] <= budget,
+                    f"{sw['total_seconds']:.2f} s against {budget:.2f} s (= 5 s × "
+                    f"{TODAY_RATE / 1e6:.0f} M / {rate / 1e6:.2f} M draws/s)",
+                )
+            )
     if "compile" in doc:
         cw = doc["compile"]["warm_kernels"]
         run = cw["runs"][0]
         out.append(
-            check(
+            absolute(
                 "new structure, fresh process, mkba_sim's kernels cached: first result "
                 f"≤ {TARGET_NEW_STRUCTURE:.0f} s",
                 cw["wall_seconds"] <= TARGET_NEW_STRUCTURE,
@@ -874,7 +974,7 @@ def targets(doc: Mapping[str, Any]) -> list[dict[str, str]]:
         fr = doc["fresh"]
         imp = fr["import"]["import_seconds"]
         out.append(
-            check(
+            absolute(
                 f"import mkba_sim in a fresh process ≤ {TARGET_IMPORT} s",
                 imp <= TARGET_IMPORT,
                 f"{imp:.3f} s (median of {fr['repeats']})",
@@ -882,7 +982,7 @@ def targets(doc: Mapping[str, Any]) -> list[dict[str, str]]:
         )
         f1 = fr["first_result"]
         out.append(
-            check(
+            absolute(
                 f"first result of a cached model in a fresh process ({f1['draws']:,} draws) "
                 f"≤ {TARGET_FIRST_RESULT:.0f} s",
                 f1["first_result_seconds"] <= TARGET_FIRST_RESULT,
@@ -904,11 +1004,40 @@ def targets(doc: Mapping[str, Any]) -> list[dict[str, str]]:
                 f"{bl['engines']['baseline']['2']['draws_per_second'] / 1e6:.2f} M draws/s",
             )
         )
+    if same_run:
+        fr, ratio = bl["fresh"], bl["fresh_ratio"]
+        for kind, target, today, what in (
+            ("import", TARGET_IMPORT, TODAY_IMPORT, "import mkba_sim in a fresh process"),
+            (
+                "first_result",
+                TARGET_FIRST_RESULT,
+                TODAY_FIRST_RESULT,
+                f"first result of the cached reference model in a fresh process "
+                f"({bl['first_result_draws']:,} draws, summary included)",
+            ),
+            (
+                "new_structure",
+                TARGET_NEW_STRUCTURE,
+                TODAY_NEW_STRUCTURE,
+                f"a never-seen structure in a fresh process, spawn to exit "
+                f"({bl['new_structure_draws']:,} draws; each engine's own kernels cached)",
+            ),
+        ):
+            limit = target / today
+            out.append(
+                check(
+                    f"{what}: ≤ {target:g} s where today took {today:g} s, i.e. ≤ "
+                    f"{limit:.3f}× the engine before issue 7 in this run",
+                    ratio[kind] <= limit,
+                    f"{ratio[kind]:.3f}× ({fr['current'][kind]['seconds']:.3f} s against "
+                    f"{fr['baseline'][kind]['seconds']:.3f} s, medians of {bl['rounds']})",
+                )
+            )
     if "throughput" in doc:
         tp = doc["throughput"]
         e2 = next(r for r in tp["engine"] if r["threads"] == 2)
         out.append(
-            check(
+            absolute(
                 f"numba 2 threads ≥ {TARGET_RATE / 1e6:.0f} M draws/s at {tp['draws']:,} draws "
                 f"(issue: {TARGET_RATE / 1e6:.0f}–{TARGET_RATE_HIGH / 1e6:.0f} M; depends on "
                 "load)",
@@ -918,7 +1047,7 @@ def targets(doc: Mapping[str, Any]) -> list[dict[str, str]]:
             )
         )
         out.append(
-            check(
+            absolute(
                 f"≥ {TARGET_VS_SQUIGGLEPY}× squigglepy's fastest idiom (issue: "
                 f"{TARGET_VS_SQUIGGLEPY}–{TARGET_VS_SQUIGGLEPY_HIGH}×)",
                 tp["vs_squigglepy"] >= TARGET_VS_SQUIGGLEPY,
@@ -1141,6 +1270,18 @@ def _report_baseline(bl: Mapping[str, Any]) -> list[str]:
             f"   {t} thread(s): before {bench.fmt_rate(b['draws_per_second']):>8}   now "
             f"{bench.fmt_rate(c['draws_per_second']):>8}   now/before {bl['ratio'][t]:.2f}×"
         )
+    if "fresh" in bl:
+        labels = {
+            "import": "import mkba_sim",
+            "first_result": f"first result, cached model ({bl['first_result_draws']:,} draws)",
+            "new_structure": f"never-seen structure, spawn to exit ({bl['new_structure_draws']:,})",
+        }
+        for kind, label in labels.items():
+            b, c = bl["fresh"]["baseline"][kind], bl["fresh"]["current"][kind]
+            out.append(
+                f"   {label:<48} before {b['seconds']:7.3f} s   now {c['seconds']:7.3f} s   "
+                f"now/before {bl['fresh_ratio'][kind]:.3f}×"
+            )
     return out
 
 

@@ -250,3 +250,65 @@ def test_analysis_ready_quick_run(analysis_ready: tuple[str, dict[str, Any]]) ->
     for r in tp["engine"]:
         assert abs(r["floor_mean_uniform"] - 0.5) < 0.01  # the floor kernel's uniforms
         assert abs(r["z"]) <= MAX_Z
+
+
+def _load_ar() -> ModuleType:
+    spec = importlib.util.spec_from_file_location("bench_analysis_ready", BENCH_AR)
+    assert spec is not None and spec.loader is not None
+    module = importlib.util.module_from_spec(spec)
+    sys.modules[spec.name] = module  # its dataclasses look their module up there
+    try:
+        spec.loader.exec_module(module)
+    finally:
+        del sys.modules[spec.name]
+    return module
+
+
+def test_same_run_targets_replace_absolute_seconds() -> None:
+    """With the engine before issue 7 measured in the same run (section 6), the issue's
+    absolute seconds become ratios against it: T / today × that engine's time; the
+    absolute figures are kept as INFO lines, which --check ignores."""
+    ar = _load_ar()
+
+    def fresh(imp: float, first: float, new: float) -> dict[str, Any]:
+        return {
+            "import": {"seconds": imp},
+            "first_result": {"seconds": first},
+            "new_structure": {"seconds": new},
+        }
+
+    rate = {"baseline": 9e6, "current": 9.5e6}
+    base = {
+        "commit": ar.BASELINE_COMMIT,
+        "rounds": 3,
+        "first_result_draws": 10_000,
+        "new_structure_draws": 100_000,
+        "engines": {k: {t: {"draws_per_second": r} for t in ("2", "1")} for k, r in rate.items()},
+        "ratio": {"2": 9.5 / 9, "1": 9.5 / 9},
+        "fresh": {"baseline": fresh(2.0, 6.0, 20.0), "current": fresh(0.01, 1.9, 13.0)},
+    }
+    base["fresh_ratio"] = {
+        k: base["fresh"]["current"][k]["seconds"] / base["fresh"]["baseline"][k]["seconds"]
+        for k in ("import", "first_result", "new_structure")
+    }
+    sweep = {"values": 50, "draws": 10**6, "threads": 2, "median_seconds": 0.2, "max_step_error": 0}
+    # 5 s at 27 M/s is 15 s at 9 M/s: 14.9 s passes, 15.1 s fails
+    for total, expect in ((14.9, "PASS"), (15.1, "FAIL")):
+        doc = {"baseline": base, "sweep": {**sweep, "total_seconds": total}}
+        checks = {c["name"]: c["status"] for c in ar.targets(doc)}
+        scaled = [s for n, s in checks.items() if "scaled by the engine before" in n]
+        assert scaled == [expect]
+        absolute = [s for n, s in checks.items() if "[absolute" in n]
+        assert absolute == ["INFO"]
+    checks = ar.targets({"baseline": base})
+    by_kind = {c["name"].split(":")[0]: c["status"] for c in checks}
+    # import 0.005× ≤ 0.3/1.7; first result 0.317× ≤ 1/3; new structure 0.65× > 5/8
+    assert by_kind["import mkba_sim in a fresh process"] == "PASS"
+    assert [s for n, s in by_kind.items() if n.startswith("first result")] == ["PASS"]
+    assert [s for n, s in by_kind.items() if n.startswith("a never-seen")] == ["FAIL"]
+    assert [c["status"] for c in checks if "throughput of the engine before" in c["name"]] == [
+        "PASS"
+    ]
+    # without the same-run baseline the absolute targets are targets again
+    doc = {"sweep": {**sweep, "total_seconds": 14.9}}
+    assert [c["status"] for c in ar.targets(doc)] == ["FAIL", "PASS"]  # > 5 s; step check
