@@ -132,6 +132,12 @@ SWEEP_LOW, SWEEP_HIGH = 80_000.0, 120_000.0
 #: finds mkba_sim's own kernels cached. (Numbers alone would not do: they are data.)
 NEW_ITEM_EMPTY = "clients * 10 * police_cost"  # a count times money: a valid ledger unit
 NEW_ITEM_WARM = "police_cost * detention_days + salary / 100"
+#: The example model with the most series (87 in 3 scenarios): its compile time in a
+#: fresh process with mkba_sim's kernels cached is reported beside the reference model's.
+LARGEST_MODEL = REPO / "models" / "examples" / "cbt_perspectives.toml"
+#: Its compile may take at most this many times the reference model's new structure (a
+#: guard: the kernel grows with the model, its compile time should not explode).
+LARGEST_COMPILE_RATIO = 5.0
 
 
 def with_extra_item(text: str, value: str) -> str:
@@ -427,13 +433,21 @@ def compile_section(sizes: Sizes, cache_dir: Path, work: Path) -> dict[str, Any]
         models += ["new structure", str(new_empty)]
     empty = run_child(_COMPILE_CHILD, [draws, *models], env)
     warm = run_child(_COMPILE_CHILD, [draws, "new structure", str(new_warm)], env)
-    return {
+    out = {
         "draws": sizes.compile_draws,
         "new_item_empty_cache": NEW_ITEM_EMPTY,
         "new_item_warm_kernels": NEW_ITEM_WARM,
         "empty_cache": empty,
         "warm_kernels": warm,
     }
+    if sizes.same_process_new_structure:
+        # the largest example model, as a guard on how compile time grows with a model
+        # (an inline-statistics kernel once took 250 s for it, against 17 s)
+        out["largest"] = {
+            "model": str(LARGEST_MODEL.relative_to(REPO)),
+            **run_child(_COMPILE_CHILD, [draws, "largest example", str(LARGEST_MODEL)], env),
+        }
+    return out
 
 
 # --- 4. import and first result of a cached model (fresh processes) ----------------------
@@ -970,6 +984,19 @@ def targets(doc: Mapping[str, Any]) -> list[dict[str, str]]:
                 f"{run['compile_seconds']:.2f} s, simulate call {run['simulate_seconds']:.2f} s)",
             )
         )
+    if "compile" in doc and "largest" in doc["compile"]:
+        cc = doc["compile"]
+        ratio = cc["largest"]["wall_seconds"] / cc["warm_kernels"]["wall_seconds"]
+        out.append(
+            check(
+                f"the largest example model ({cc['largest']['model']}) compiles in ≤ "
+                f"{LARGEST_COMPILE_RATIO:g}× the reference model's new structure (fresh "
+                "processes, same run)",
+                ratio <= LARGEST_COMPILE_RATIO,
+                f"{ratio:.2f}× ({cc['largest']['wall_seconds']:.2f} s against "
+                f"{cc['warm_kernels']['wall_seconds']:.2f} s)",
+            )
+        )
     if "fresh" in doc:
         fr = doc["fresh"]
         imp = fr["import"]["import_seconds"]
@@ -1189,6 +1216,13 @@ def _report_compile(cc: Mapping[str, Any]) -> list[str]:
         "(kernel load/compile + pilot)"
     )
     out.append(f"   (never-seen structure: + item {NEW_ITEM_WARM!r})")
+    if "largest" in cc:
+        lg = cc["largest"]
+        r = lg["runs"][0]
+        out.append(
+            f"   largest example, {lg['model']}: {lg['wall_seconds']:.2f} s spawn to exit "
+            f"(simulate {r['simulate_seconds']:.2f} s, compile {r['compile_seconds']:.2f} s)"
+        )
     return out
 
 
