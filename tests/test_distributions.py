@@ -646,3 +646,22 @@ def test_posterior_ppf_is_the_quantile_of_the_draws_not_a_draw_index() -> None:
     assert post.ppf(np.array([0.05, 0.5, 0.95])).tolist() == [50.0, 500.0, 950.0]
     assert post.ppf(np.array([0.0, 1.0])).tolist() == [0.0, 999.0]
     assert post.draws is not None and post.draws.tolist() == draws.tolist()  # order kept
+
+
+def test_z_of_mass_constants_are_scipys_bits() -> None:
+    """The kept z values for the usual interval masses are scipy's, bit for bit (a model
+    with such intervals then needs no scipy.special to be read); others ask scipy."""
+    from scipy import special
+
+    from mkba_sim.distributions import base
+
+    for mass, z in base._Z_OF_MASS.items():
+        assert z == float(special.ndtri(0.5 + mass / 2.0)), mass
+        assert base.z_of_mass(mass) == z
+    assert base.z_of_mass(0.7) == float(special.ndtri(0.85))
+
+
+def test_normal_mean_is_scipys() -> None:
+    for mu, sd in ((0.0, 1.0), (-3.7, 0.2), (1.5e5, 2.5e4)):
+        dist = parse_distribution({"dist": "normal", "mean": mu, "sd": sd})
+        assert dist.mean() == float(stats.norm(mu, sd).mean())

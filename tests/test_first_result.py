@@ -213,12 +213,17 @@ print(json.dumps({"loaded": [h for h in heavy if h in sys.modules], "summary": s
 """
 
 
-def test_a_warm_fresh_process_imports_no_xarray_nor_scipy_special() -> None:
+@pytest.mark.parametrize(
+    "model", [REFERENCE, REPO / "models" / "reclasseren_in_de_buurt.toml"], ids=lambda p: p.stem
+)
+def test_a_warm_fresh_process_imports_no_xarray_nor_scipy_special(model: Path) -> None:
+    """The reference model, and a seed model with effect sizes given by their 95% CIs
+    (their standard errors need z(0.975), kept as a constant) and beta distributions."""
     env = dict(os.environ)
 
     def child() -> dict[str, Any]:
         proc = subprocess.run(
-            [sys.executable, "-c", _CHILD, str(REFERENCE)],
+            [sys.executable, "-c", _CHILD, str(model)],
             capture_output=True,
             text=True,
             env=env,
@@ -240,5 +245,5 @@ def test_a_warm_fresh_process_imports_no_xarray_nor_scipy_special() -> None:
     allowed = ["scipy.special"] if by_numba == "True" else []
     assert [m for m in second["loaded"] if m not in allowed] == []
     assert second["summary"] == first["summary"]
-    here = mkba_sim.simulate(REFERENCE, draws=10_000, seed=1).summary("base")
+    here = mkba_sim.simulate(model, draws=10_000, seed=1).summary("base")
     assert json.loads(json.dumps(here)) == second["summary"]

@@ -222,11 +222,20 @@ def encode_with(dist: Distribution, tables: TableStore | None) -> Encoded:
 
 
 def median_is_finite(dist: Distribution, tables: TableStore | None = None) -> bool:
-    """Whether ``dist.ppf(0.5)`` is finite, answered from ``dist``'s table if ``tables``
-    keeps it: a table holds ``ppf(0.5)`` (the middle of its bulk grid) and is kept only
-    when every entry is finite."""
-    if tables is not None and _tabulated(dist) and _stored(dist, tables) is not None:
-        return True
+    """Whether ``dist.ppf(0.5)`` is finite, answered from ``dist``'s table when ``tables``
+    is given (read from it, or computed and put there): a table holds ``ppf(0.5)`` (the
+    middle of its bulk grid) and exists only when every entry is finite."""
+    if tables is not None and _tabulated(dist):
+        # the table is read, or computed now (the plan would compute it anyway) and kept,
+        # so that the next process need not import scipy for this check either; a table
+        # exists only where every entry is finite, ppf(0.5) among them
+        try:
+            with np.errstate(all="ignore"):
+                _table(dist, tables)
+        except SpecError:
+            pass  # some quantiles are not finite: ask for the median itself
+        else:
+            return True
     with np.errstate(all="ignore"):
         return bool(np.all(np.isfinite(dist.ppf(np.array([0.5])))))
 
@@ -349,6 +358,23 @@ def scipy_special() -> Any:
     return special
 
 
+#: ``scipy.special.ndtri(0.5 + mass / 2)`` for the masses intervals usually have, as scipy
+#: computes them (``tests/test_distributions.py`` checks them bit for bit): reading a
+#: model whose intervals have these masses imports no ``scipy.special``, which takes
+#: 0.4–1 s in a fresh process.
+_Z_OF_MASS = {
+    0.5: 0.6744897501960817,
+    0.8: 1.2815515655446004,
+    0.9: 1.6448536269514722,
+    0.95: 1.959963984540054,
+    0.98: 2.3263478740408408,
+    0.99: 2.5758293035489004,
+    0.999: 3.2905267314919255,
+}
+
+
 def z_of_mass(mass: float) -> float:
-    """Standard normal quantile bounding a central interval of ``mass``."""
-    return float(scipy_special().ndtri(0.5 + mass / 2.0))
+    """Standard normal quantile bounding a central interval of ``mass``:
+    ``ndtri(0.5 + mass / 2)``."""
+    z = _Z_OF_MASS.get(mass)
+    return z if z is not None else float(scipy_special().ndtri(0.5 + mass / 2.0))

@@ -87,6 +87,10 @@ class Normal(Distribution):
     def support(self) -> tuple[float, float]:
         return -math.inf, math.inf
 
+    def mean(self) -> float:
+        # what scipy's norm(mu, sd).mean() returns (mu + sd * 0.0), without scipy.stats
+        return float(self.mu)
+
     def scipy(self) -> Any:
         return scipy_stats().norm(self.mu, self.sd)
 

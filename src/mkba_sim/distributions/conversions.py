@@ -19,7 +19,7 @@ import math
 import numpy as np
 from numpy.typing import ArrayLike, NDArray
 
-from mkba_sim.distributions.base import scipy_special
+from mkba_sim.distributions.base import scipy_special, z_of_mass
 
 __all__ = [
     "d_from_log_or",
@@ -110,7 +110,7 @@ def se_from_ci(lo: float, hi: float, mass: float = 0.95) -> float:
     """Standard error of a normal estimate from its central CI: (hi - lo) / (2 z)."""
     if not lo < hi:
         raise ValueError(f"CI bounds are inverted or equal: [{lo}, {hi}]")
-    return (hi - lo) / (2.0 * float(scipy_special().ndtri(0.5 + mass / 2.0)))
+    return (hi - lo) / (2.0 * z_of_mass(mass))
 
 
 def normal_cdf(x: ArrayLike) -> NDArray[np.float64]:
