@@ -191,6 +191,7 @@ def _long_run(model: Path, out: Path) -> subprocess.Popen[str]:
         stderr=subprocess.PIPE,
         text=True,
         cwd=REPO,
+        env={**os.environ, "PYTHONFAULTHANDLER": "1"},  # SIGABRT dumps every thread's stack
     )
 
 
@@ -206,6 +207,10 @@ def test_interrupted_run_exits_130_and_leaves_nothing(
     proc.send_signal(sig)
     try:
         stdout, rest = proc.communicate(timeout=60)
+    except subprocess.TimeoutExpired:
+        proc.send_signal(signal.SIGABRT)  # where it hangs, for the failure message
+        _, stacks = proc.communicate(timeout=60)
+        pytest.fail(f"the interrupted run did not end within 60 s; its threads:\n{stacks}")
     finally:
         if proc.poll() is None:
             proc.kill()

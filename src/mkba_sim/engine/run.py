@@ -13,6 +13,7 @@ from __future__ import annotations
 import contextlib
 import math
 import os
+import signal
 import threading
 import time
 from collections.abc import Callable, Iterable, Iterator, Mapping
@@ -91,12 +92,23 @@ _POOLS: dict[int, ThreadPoolExecutor] = {}
 _POOLS_LOCK = threading.Lock()
 
 
+def _worker_signals() -> None:
+    """Block Ctrl-C and SIGTERM in a worker thread, so that the operating system delivers
+    them to the main thread: there a blocked wait for a task is interrupted at once and
+    Python raises ``KeyboardInterrupt``; a signal taken by a worker thread (running a
+    nogil kernel) would be seen only when the main thread next runs Python code."""
+    if hasattr(signal, "pthread_sigmask"):
+        signal.pthread_sigmask(signal.SIG_BLOCK, {signal.SIGINT, signal.SIGTERM})
+
+
 def _pool(threads: int) -> ThreadPoolExecutor:
     """A pool of ``threads`` worker threads, made once per size and reused by every run."""
     with _POOLS_LOCK:
         pool = _POOLS.get(threads)
         if pool is None:
-            pool = _POOLS[threads] = ThreadPoolExecutor(threads, thread_name_prefix="mkba-sim")
+            pool = _POOLS[threads] = ThreadPoolExecutor(
+                threads, thread_name_prefix="mkba-sim", initializer=_worker_signals
+            )
         return pool
 
 
