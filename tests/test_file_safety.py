@@ -192,7 +192,15 @@ def _long_run(model: Path, out: Path) -> subprocess.Popen[str]:
         text=True,
         cwd=REPO,
         env={**os.environ, "PYTHONFAULTHANDLER": "1"},  # SIGABRT dumps every thread's stack
+        # Ctrl-C as a user's foreground command gets it: a suite started in the background
+        # (`make test &`, nohup) has SIGINT ignored, which its children would inherit, and
+        # Python then leaves it ignored (no KeyboardInterrupt; the run would go on)
+        preexec_fn=_default_sigint,
     )
+
+
+def _default_sigint() -> None:
+    signal.signal(signal.SIGINT, signal.SIG_DFL)
 
 
 @pytest.mark.parametrize("sig", [signal.SIGINT, signal.SIGTERM], ids=["SIGINT", "SIGTERM"])
