@@ -35,6 +35,7 @@ recorded. Every directory lives under one temporary directory, removed at the en
 from __future__ import annotations
 
 import argparse
+import importlib.util
 import json
 import os
 import platform
@@ -49,10 +50,24 @@ from collections.abc import Callable, Mapping, Sequence
 from datetime import UTC, datetime
 from importlib import metadata
 from pathlib import Path
+from types import ModuleType
 from typing import Any
 
 HERE = Path(__file__).resolve().parent
 REPO = HERE.parent
+
+
+def _load_bench_engine() -> ModuleType:
+    """``benchmarks/bench_engine.py`` as a module (the helpers every benchmark shares;
+    it imports numpy only, nothing that writes to the user's home)."""
+    spec = importlib.util.spec_from_file_location("bench_engine", HERE / "bench_engine.py")
+    assert spec is not None and spec.loader is not None
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module
+
+
+bench = _load_bench_engine()
 SCHEMA = "mkba_sim.bench_bayes/1"
 
 #: The code "today" in issue 10: the last commit before issues 7-13 were worked on.
@@ -117,20 +132,7 @@ def fit_env(src: Path, cache: Path, compiledir: Path) -> dict[str, str]:
 def extract_baseline(work: Path) -> Path | str:
     """The baseline's ``src`` and ``models`` from git under ``work``, or the reason they
     are not available (no git, or a clone without that commit)."""
-    dest = work / "baseline"
-    dest.mkdir(parents=True, exist_ok=True)
-    try:
-        archive = subprocess.run(
-            ["git", "archive", BASELINE_COMMIT, "src", "models"],
-            cwd=REPO,
-            capture_output=True,
-            check=True,
-        ).stdout
-        subprocess.run(["tar", "-x", "-C", str(dest)], input=archive, check=True)
-    except (OSError, subprocess.CalledProcessError) as exc:
-        err = (getattr(exc, "stderr", b"") or b"").decode(errors="replace").strip()
-        return f"commit {BASELINE_COMMIT} not available ({err or exc})"
-    return dest
+    return bench.git_archive(BASELINE_COMMIT, ["src", "models"], work / "baseline")
 
 
 def copy_current(work: Path) -> Path:
@@ -266,12 +268,6 @@ def ratios(res: Mapping[str, Any]) -> dict[str, float]:
     return out
 
 
-def check(name: str, ok: bool | None, detail: str) -> dict[str, str]:
-    """One target line: PASS, FAIL, or N/A when ``ok`` is None."""
-    status = "N/A" if ok is None else ("PASS" if ok else "FAIL")
-    return {"name": name, "status": status, "detail": detail}
-
-
 def targets(doc: Mapping[str, Any]) -> list[dict[str, str]]:
     """Issue 10's speed target as a same-run ratio (N/A when the baseline is missing)."""
     name = (
@@ -280,7 +276,7 @@ def targets(doc: Mapping[str, Any]) -> list[dict[str, str]]:
     )
     res = doc["fit"]
     if "skipped" in res:
-        return [check(name, None, f"not measured: {res['skipped']}")]
+        return [bench.check(name, None, f"not measured: {res['skipped']}")]
     r = res["ratio"]
     c, b = res["cold"]["current"], res["cold"]["baseline"]
     detail = (
@@ -288,18 +284,13 @@ def targets(doc: Mapping[str, Any]) -> list[dict[str, str]]:
         f"medians of {res['rounds']}); CPU {r['cpu']:.2f}×; at the issue's 29 s that is "
         f"{r['wall'] * BASELINE_SECONDS:.1f} s"
     )
-    return [check(name, r["wall"] <= TARGET_RATIO, detail)]
+    return [bench.check(name, r["wall"] <= TARGET_RATIO, detail)]
 
 
 def machine_info() -> dict[str, Any]:
     """Date, CPU, cores, memory and the versions that matter for a fit (read from the
     installed packages' metadata: importing PyTensor here would create its compile
     directory in the user's home)."""
-    cpu = platform.machine()
-    for line in Path("/proc/cpuinfo").read_text().splitlines():
-        if line.startswith("model name"):
-            cpu = line.split(":", 1)[1].strip()
-            break
     git = subprocess.run(
         ["git", "rev-parse", "--short", "HEAD"], capture_output=True, text=True, cwd=REPO
     )
@@ -311,7 +302,7 @@ def machine_info() -> dict[str, Any]:
     )
     return {
         "date": datetime.now(UTC).isoformat(timespec="seconds"),
-        "cpu": cpu,
+        "cpu": bench.cpu_name(),
         "cores": os.cpu_count(),
         "memory_bytes": os.sysconf("SC_PAGE_SIZE") * os.sysconf("SC_PHYS_PAGES"),
         "python": platform.python_version(),
@@ -427,14 +418,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         return 1
     finally:
         shutil.rmtree(work, ignore_errors=True)
-    doc["load_average_end"] = os.getloadavg()
-    doc["checks"] = targets(doc)
-    print(report(doc))
-    if args.json:
-        args.json.write_text(json.dumps(doc, indent=2) + "\n")
-        log(f"wrote {args.json}")
-    failed = any(c["status"] == "FAIL" for c in doc["checks"])
-    return 1 if args.check and failed else 0
+    return int(bench.finish(doc, args, targets, report, log))
 
 
 if __name__ == "__main__":

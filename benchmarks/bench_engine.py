@@ -399,6 +399,54 @@ def streaming(draws: int, cache_dir: Path) -> dict[str, Any]:
 # --- machine, targets, report ------------------------------------------------------------
 
 
+def cpu_name() -> str:
+    """The CPU's model name (``/proc/cpuinfo``), or the machine type where there is none."""
+    try:
+        lines = Path("/proc/cpuinfo").read_text().splitlines()
+    except OSError:
+        lines = []
+    for line in lines:
+        if line.startswith("model name"):
+            return line.split(":", 1)[1].strip()
+    return platform.machine()
+
+
+def git_archive(commit: str, paths: Sequence[str], dest: Path) -> Path | str:
+    """``paths`` as they were at ``commit``, extracted from git under ``dest`` (the
+    benchmarks' baselines); or the reason they are not available (no git, or a clone
+    without that commit)."""
+    dest.mkdir(parents=True, exist_ok=True)
+    try:
+        archive = subprocess.run(
+            ["git", "archive", commit, *paths], cwd=REPO, capture_output=True, check=True
+        ).stdout
+        subprocess.run(["tar", "-x", "-C", str(dest)], input=archive, check=True)
+    except (OSError, subprocess.CalledProcessError) as exc:
+        err = (getattr(exc, "stderr", b"") or b"").decode(errors="replace").strip()
+        return f"commit {commit} not available ({err or exc})"
+    return dest
+
+
+def finish(
+    doc: dict[str, Any],
+    args: argparse.Namespace,
+    targets: Callable[[Mapping[str, Any]], list[dict[str, str]]],
+    report: Callable[[Mapping[str, Any]], str],
+    log: Callable[[str], None],
+) -> int:
+    """The end of every benchmark script: the load at the end, the targets, the report on
+    stdout, the JSON file (``args.json``); exit status 1 only with ``args.check`` and a
+    failed target."""
+    doc["load_average_end"] = os.getloadavg()
+    doc["checks"] = targets(doc)
+    print(report(doc))
+    if args.json:
+        args.json.write_text(json.dumps(doc, indent=2) + "\n")
+        log(f"wrote {args.json}")
+    failed = any(c["status"] == "FAIL" for c in doc["checks"])
+    return 1 if args.check and failed else 0
+
+
 def machine_info() -> dict[str, Any]:
     """Date, CPU, cores, memory, load and versions, for the record."""
     import numba
@@ -406,11 +454,7 @@ def machine_info() -> dict[str, Any]:
 
     import mkba_sim
 
-    cpu = platform.machine()
-    for line in Path("/proc/cpuinfo").read_text().splitlines():
-        if line.startswith("model name"):
-            cpu = line.split(":", 1)[1].strip()
-            break
+    cpu = cpu_name()
     git = subprocess.run(["git", "rev-parse", "--short", "HEAD"], capture_output=True, text=True)
     return {
         "date": datetime.now(UTC).isoformat(timespec="seconds"),
@@ -642,14 +686,7 @@ def main(argv: Sequence[str] | None = None) -> int:
             doc["streaming"].append(streaming(n, cache_dir))
     finally:
         shutil.rmtree(cache_dir, ignore_errors=True)
-    doc["load_average_end"] = os.getloadavg()
-    doc["checks"] = targets(doc)
-    print(report(doc))
-    if args.json:
-        args.json.write_text(json.dumps(doc, indent=2) + "\n")
-        log(f"wrote {args.json}")
-    failed = any(c["status"] == "FAIL" for c in doc["checks"])
-    return 1 if args.check and failed else 0
+    return finish(doc, args, targets, report, log)
 
 
 if __name__ == "__main__":

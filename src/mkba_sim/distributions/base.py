@@ -123,35 +123,27 @@ def _tabulated(dist: Distribution) -> bool:
     return True
 
 
-def _stored(dist: Distribution, tables: TableStore | None) -> np.ndarray | None:
-    """``dist``'s table from this process or from ``tables``, if either holds it."""
-    table = _memo.get(dist)
-    if table is not None or tables is None:
-        return table
-    key = table_key(dist)
-    table = tables.get(key) if key is not None else None
-    if (
-        table is None
-        or table.dtype != np.float64
-        or table.shape != (ks.table_size(),)
-        or not np.all(np.isfinite(table))
-    ):
-        return None  # absent, or not a table of this layout: computed afresh
-    return _remember(dist, table)
-
-
 def _table(dist: Distribution, tables: TableStore | None = None) -> np.ndarray:
     """``dist``'s quantile table: remembered, stored in ``tables``, or computed (and then
     put in ``tables``). A stored table holds the very bits a computed one would (its key
     names everything they depend on), so where it comes from never changes a result."""
-    table = _stored(dist, tables)
+    table = _memo.get(dist)
     if table is not None:
         return table
+    key = table_key(dist) if tables is not None else None
+    if key is not None and tables is not None:
+        table = tables.get(key)
+        if (
+            table is not None
+            and table.dtype == np.float64
+            and table.shape == (ks.table_size(),)
+            and np.all(np.isfinite(table))
+        ):
+            return _remember(dist, table)
+        # absent, or not a table of this layout: computed afresh
     table = quantile_table(dist.ppf, dist.isf)
-    if tables is not None:
-        key = table_key(dist)
-        if key is not None:
-            tables.put(key, table)
+    if key is not None and tables is not None:
+        tables.put(key, table)
     return _remember(dist, table)
 
 
