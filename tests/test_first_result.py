@@ -13,6 +13,7 @@ Three things keep a first result light, each tested here against the full path:
 
 from __future__ import annotations
 
+import gc
 import json
 import os
 import subprocess
@@ -25,6 +26,7 @@ import numpy as np
 import pytest
 
 import mkba_sim
+from mkba_sim._gc import paused_gc
 from mkba_sim.distributions import Normal, parse_distribution
 from mkba_sim.distributions import base as dbase
 from mkba_sim.engine import simulate_model
@@ -60,6 +62,26 @@ def _reads(res: Result) -> dict[str, Any]:
             for q in ("benefits", "costs", "net", "bcr")
         }
     return out
+
+
+def test_paused_gc_restores_the_collectors_state() -> None:
+    assert gc.isenabled()
+    with paused_gc():
+        assert not gc.isenabled()
+        with paused_gc():
+            assert not gc.isenabled()
+        assert not gc.isenabled()  # the inner block found it paused
+    assert gc.isenabled()
+    with pytest.raises(KeyError), paused_gc():
+        raise KeyError("x")
+    assert gc.isenabled()
+    gc.disable()
+    try:
+        with paused_gc():
+            pass
+        assert not gc.isenabled()  # a caller's choice is kept
+    finally:
+        gc.enable()
 
 
 @pytest.mark.parametrize(
@@ -203,13 +225,17 @@ def test_kept_tables_give_the_same_result(tmp_path: Path, monkeypatch: pytest.Mo
 
 
 _CHILD = """
-import json, sys
+import gc, json, sys
+runs = [0, 0, 0]
+gc.callbacks.append(lambda phase, info: phase == "stop" and runs.__setitem__(
+    info["generation"], runs[info["generation"]] + 1))
 import mkba_sim
 m = mkba_sim.load_model(sys.argv[1])
 res = mkba_sim.simulate(m, draws=10_000, seed=1)
 summary = res.summary("base")
 heavy = ("xarray", "pandas", "dask", "pyarrow", "scipy.special", "scipy.stats", "mkba_sim.fitting")
-print(json.dumps({"loaded": [h for h in heavy if h in sys.modules], "summary": summary}))
+print(json.dumps({"loaded": [h for h in heavy if h in sys.modules], "summary": summary,
+                  "collections": runs, "gc_enabled": gc.isenabled()}))
 """
 
 
@@ -245,5 +271,9 @@ def test_a_warm_fresh_process_imports_no_xarray_nor_scipy_special(model: Path) -
     allowed = ["scipy.special"] if by_numba == "True" else []
     assert [m for m in second["loaded"] if m not in allowed] == []
     assert second["summary"] == first["summary"]
+    # the collector is paused while numba, pydantic and the kernel load (mkba_sim._gc):
+    # without that, this first result ran ~290 collections, 30-40 of them full ones
+    assert second["gc_enabled"]
+    assert second["collections"][2] == 0, second["collections"]
     here = mkba_sim.simulate(model, draws=10_000, seed=1).summary("base")
     assert json.loads(json.dumps(here)) == second["summary"]

@@ -16,7 +16,7 @@ RULES: dict[str, tuple[set[str], set[str]]] = {
     "distributions": ({"kernels", "distributions"}, {"numpy", "scipy"}),
     "model": ({"distributions", "model", "errors"}, {"numpy", "pydantic"}),
     "engine": (
-        {"kernels", "distributions", "model", "results", "errors", "engine", "_cache"},
+        {"kernels", "distributions", "model", "results", "errors", "engine", "_cache", "_gc"},
         {"numpy", "numba", "scipy", "xarray"},
     ),
     "results": (set(), {"numpy", "xarray"}),

@@ -23,6 +23,8 @@ Errors
 from importlib import import_module
 from typing import TYPE_CHECKING, Any
 
+from mkba_sim._gc import paused_gc
+
 __version__ = "0.1.0"
 
 # name -> module that defines it; imported on first use (PEP 562), so that
@@ -92,7 +94,8 @@ def __getattr__(name: str) -> Any:
     module = _LAZY.get(name)
     if module is None:
         raise AttributeError(f"module 'mkba_sim' has no attribute {name!r}")
-    value = getattr(import_module(module), name)
+    with paused_gc():  # the first public name may import numba, pydantic, …: _gc.py
+        value = getattr(import_module(module), name)
     globals()[name] = value
     return value
 

@@ -24,6 +24,7 @@ from typing import Any
 import numpy as np
 
 from mkba_sim._cache import cache_root
+from mkba_sim._gc import paused_gc
 from mkba_sim.distributions.base import TableStore
 from mkba_sim.engine.accumulate import (
     COUNT_DTYPE,
@@ -545,9 +546,10 @@ def _run(
     pilot_rows = design.rows(n_pilot)
     design.reset()
     ones = np.ones(st.n_hist)
-    pilot = runner.chunk(
-        0, n_pilot, pilot_rows, np.zeros(st.n_series), np.zeros(st.n_hist), ones, True, False
-    )
+    with paused_gc():  # the pilot loads or compiles the kernel: see mkba_sim._gc
+        pilot = runner.chunk(
+            0, n_pilot, pilot_rows, np.zeros(st.n_series), np.zeros(st.n_hist), ones, True, False
+        )
     pilot_kept = pilot[4]
     assert pilot_kept is not None
     if policy == "stop":
